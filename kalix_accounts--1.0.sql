@@ -1,0 +1,365 @@
+/* kalix_accounts--1.0.sql */
+
+\echo Use "CREATE EXTENSION kalix_accounts" to load this file. \quit
+
+GRANT USAGE ON SCHEMA kalix TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Types and tables
+------------------------------------------------------------------------------
+
+CREATE TYPE kalix.account_role AS ENUM ('member', 'admin', 'owner');
+COMMENT ON TYPE kalix.account_role IS 'role of a login in an account, ordered member < admin < owner';
+
+CREATE TABLE kalix.logins (
+    id           uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    email        text NOT NULL,
+    display_name text,
+    db_role      name,
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT logins_db_role_key UNIQUE (db_role)
+);
+CREATE UNIQUE INDEX logins_email_key ON kalix.logins (pg_catalog.lower(email));
+COMMENT ON TABLE kalix.logins IS 'one person''s identity; may belong to many accounts';
+
+CREATE TABLE kalix.accounts (
+    id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    name        text NOT NULL,
+    -- deferred, so that a restore may load children before their parents
+    parent_id   uuid REFERENCES kalix.accounts (id) DEFERRABLE INITIALLY DEFERRED,
+    settings    jsonb NOT NULL DEFAULT '{}',
+    branding    jsonb NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by  uuid REFERENCES kalix.logins (id),
+    archived_at timestamptz,
+    CONSTRAINT accounts_name_check
+        CHECK (name OPERATOR(pg_catalog.=) pg_catalog.btrim(name)
+               AND pg_catalog.length(name) OPERATOR(pg_catalog.>=) 1
+               AND pg_catalog.length(name) OPERATOR(pg_catalog.<=) 200),
+    CONSTRAINT accounts_parent_check CHECK (parent_id OPERATOR(pg_catalog.<>) id)
+);
+CREATE INDEX accounts_parent_id_idx ON kalix.accounts (parent_id);
+COMMENT ON TABLE kalix.accounts IS 'practice locations and workplaces; parent_id makes a child account';
+
+CREATE TABLE kalix.memberships (
+    account_id uuid NOT NULL REFERENCES kalix.accounts (id),
+    login_id   uuid NOT NULL REFERENCES kalix.logins (id),
+    role       kalix.account_role NOT NULL DEFAULT 'member',
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT memberships_pkey PRIMARY KEY (account_id, login_id)
+);
+CREATE INDEX memberships_login_id_idx ON kalix.memberships (login_id);
+COMMENT ON TABLE kalix.memberships IS 'which login belongs to which account, with which role';
+
+CREATE TABLE kalix.isolated_tables (
+    tbl            regclass PRIMARY KEY,
+    account_column name NOT NULL,
+    inherited      boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE kalix.isolated_tables IS 'application tables isolated by account through kalix policies';
+
+SELECT pg_catalog.pg_extension_config_dump('kalix.logins', '');
+SELECT pg_catalog.pg_extension_config_dump('kalix.accounts', '');
+SELECT pg_catalog.pg_extension_config_dump('kalix.memberships', '');
+SELECT pg_catalog.pg_extension_config_dump('kalix.isolated_tables', '');
+
+------------------------------------------------------------------------------
+-- Backend cache invalidation
+------------------------------------------------------------------------------
+
+CREATE FUNCTION kalix.cache_invalidate() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'kalix_cache_invalidate';
+COMMENT ON FUNCTION kalix.cache_invalidate() IS 'statement trigger: invalidates every backend''s kalix cache at commit';
+
+CREATE TRIGGER logins_cache_invalidate
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON kalix.logins
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
+CREATE TRIGGER accounts_cache_invalidate
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON kalix.accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
+CREATE TRIGGER memberships_cache_invalidate
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON kalix.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
+
+------------------------------------------------------------------------------
+-- Identity (C, answered from the backend cache)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION kalix.current_login() RETURNS uuid
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_current_login';
+COMMENT ON FUNCTION kalix.current_login() IS 'the login this session acts for: kalix.current_login, else the login of the current role';
+
+CREATE FUNCTION kalix.current_account() RETURNS uuid
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_current_account';
+COMMENT ON FUNCTION kalix.current_account() IS 'the account this session works in, checked against the current login; NULL when none';
+
+CREATE FUNCTION kalix.current_account_role() RETURNS kalix.account_role
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_current_account_role';
+COMMENT ON FUNCTION kalix.current_account_role() IS 'the current login''s role in the current account';
+
+CREATE FUNCTION kalix.member_role(account uuid) RETURNS kalix.account_role
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_member_role';
+COMMENT ON FUNCTION kalix.member_role(uuid) IS 'the current login''s role in an account, NULL when not a member';
+
+CREATE FUNCTION kalix.switch_account(account uuid, is_local boolean DEFAULT false) RETURNS uuid
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'kalix_switch_account';
+COMMENT ON FUNCTION kalix.switch_account(uuid, boolean) IS 'checks access, then sets kalix.current_account for the session (or with is_local the transaction)';
+
+CREATE FUNCTION kalix.check_table_owner(tbl regclass) RETURNS void
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_check_table_owner';
+COMMENT ON FUNCTION kalix.check_table_owner(regclass) IS 'raises unless the session''s role owns the table';
+
+------------------------------------------------------------------------------
+-- Row-level security of the extension's own tables
+------------------------------------------------------------------------------
+
+ALTER TABLE kalix.logins ENABLE ROW LEVEL SECURITY;
+ALTER TABLE kalix.accounts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE kalix.memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE kalix.isolated_tables ENABLE ROW LEVEL SECURITY;
+
+-- A login sees the accounts it belongs to (archived ones too) ...
+CREATE POLICY accounts_of_member ON kalix.accounts FOR SELECT
+    USING (kalix.member_role(id) IS NOT NULL);
+-- ... every membership of those accounts ...
+CREATE POLICY memberships_of_member ON kalix.memberships FOR SELECT
+    USING (kalix.member_role(account_id) IS NOT NULL);
+-- ... itself and the logins it shares an account with ...
+CREATE POLICY logins_self_and_team ON kalix.logins FOR SELECT
+    USING (id OPERATOR(pg_catalog.=) kalix.current_login()
+           OR EXISTS (SELECT 1 FROM kalix.memberships m
+                      WHERE m.login_id OPERATOR(pg_catalog.=) logins.id));
+-- ... and which tables are isolated.
+CREATE POLICY isolated_tables_public ON kalix.isolated_tables FOR SELECT
+    USING (true);
+
+GRANT SELECT ON kalix.logins, kalix.accounts, kalix.memberships, kalix.isolated_tables TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Logins and accounts
+------------------------------------------------------------------------------
+
+CREATE FUNCTION kalix.create_login(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    clean_email text := pg_catalog.btrim(email);
+    new_id uuid;
+BEGIN
+    IF clean_email IS NULL OR clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+        RAISE EXCEPTION 'invalid email address "%"', email
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'An email address has one "@" with text on both sides and no blanks.';
+    END IF;
+    IF db_role IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = db_role) THEN
+        RAISE EXCEPTION 'role "%" does not exist', db_role
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF EXISTS (SELECT 1 FROM kalix.logins l WHERE lower(l.email) = lower(clean_email)) THEN
+        RAISE EXCEPTION 'a login with email "%" already exists', clean_email
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = 'Emails are unique regardless of case.';
+    END IF;
+    IF db_role IS NOT NULL AND EXISTS (SELECT 1 FROM kalix.logins l WHERE l.db_role = create_login.db_role) THEN
+        RAISE EXCEPTION 'role "%" already has a login', db_role
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = 'A database role is the login of at most one person.';
+    END IF;
+    INSERT INTO kalix.logins (email, display_name, db_role)
+    VALUES (clean_email, create_login.display_name, create_login.db_role)
+    RETURNING id INTO new_id;
+    RETURN new_id;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.create_login(text, text, name) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.create_login(text, text, name) IS 'creates a login; db_role maps a database role to it';
+
+CREATE FUNCTION kalix.my_accounts()
+RETURNS TABLE (account_id uuid, name text, role kalix.account_role, parent_id uuid, is_current boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me uuid := kalix.current_login();
+    -- the setting as seen now ('' once a transaction-scoped choice lapsed)
+    chosen text := current_setting('kalix.current_account');
+BEGIN
+    RETURN QUERY
+        SELECT a.id, a.name, m.role, a.parent_id, a.id::text = chosen
+        FROM kalix.memberships m
+        JOIN kalix.accounts a ON a.id = m.account_id
+        WHERE m.login_id = me AND a.archived_at IS NULL
+        ORDER BY a.name, a.id;
+END
+$$;
+COMMENT ON FUNCTION kalix.my_accounts() IS 'the current login''s unarchived accounts, by name (the Switch tab)';
+
+CREATE FUNCTION kalix.create_account(name text, child boolean DEFAULT false, copy_users boolean DEFAULT false)
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me uuid := kalix.current_login();
+    clean_name text := pg_catalog.btrim(create_account.name);
+    current uuid;
+    my_role kalix.account_role;
+    new_id uuid;
+BEGIN
+    IF me IS NULL THEN
+        RAISE EXCEPTION 'no current login'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
+    END IF;
+    IF clean_name IS NULL OR clean_name = '' THEN
+        RAISE EXCEPTION 'account name must not be empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF length(clean_name) > 200 THEN
+        RAISE EXCEPTION 'account name "%..." is too long', left(clean_name, 20)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('An account name has at most 200 characters; this one has %s.', length(clean_name));
+    END IF;
+    IF coalesce(child, false) OR coalesce(copy_users, false) THEN
+        current := kalix.current_account();
+        IF current IS NULL THEN
+            RAISE EXCEPTION 'no current account'
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'A child account and copied users come from the current account.',
+                      HINT = 'Switch to that account first with kalix.switch_account().';
+        END IF;
+        my_role := kalix.current_account_role();
+        IF my_role < 'admin' THEN
+            RAISE EXCEPTION 'permission denied to create a child of or copy users from account "%"', current
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Only an admin or owner of the current account may do that.';
+        END IF;
+    END IF;
+
+    INSERT INTO kalix.accounts (name, parent_id, created_by)
+    VALUES (clean_name, CASE WHEN child THEN current END, me)
+    RETURNING id INTO new_id;
+    INSERT INTO kalix.memberships (account_id, login_id, role) VALUES (new_id, me, 'owner');
+    IF copy_users THEN
+        INSERT INTO kalix.memberships (account_id, login_id, role)
+        SELECT new_id, m.login_id, m.role
+        FROM kalix.memberships m
+        WHERE m.account_id = current AND m.login_id <> me;
+    END IF;
+    RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION kalix.create_account(text, boolean, boolean) IS 'creates an account owned by the current login, optionally a child of and with the users of the current account';
+
+------------------------------------------------------------------------------
+-- Isolation of application tables
+------------------------------------------------------------------------------
+
+CREATE FUNCTION kalix.enable_isolation(tbl regclass, account_column name DEFAULT 'account_id', inherited boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col_num smallint;
+    col_type regtype;
+    mine text;
+BEGIN
+    PERFORM kalix.check_table_owner(tbl);
+    IF inherited THEN
+        RAISE EXCEPTION 'inherited isolation is not supported yet'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF EXISTS (SELECT 1 FROM kalix.isolated_tables t WHERE t.tbl = enable_isolation.tbl) THEN
+        RAISE EXCEPTION 'table "%" is already isolated', tbl
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Call kalix.disable_isolation() first to change how it is isolated.';
+    END IF;
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', tbl
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    SELECT a.attnum, a.atttypid::regtype INTO col_num, col_type
+    FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = tbl AND a.attname = account_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF col_num IS NULL THEN
+        RAISE EXCEPTION 'column "%" of table "%" does not exist', account_column, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF col_type <> 'uuid'::regtype THEN
+        RAISE EXCEPTION 'column "%" of table "%" has type %, not uuid', account_column, tbl, col_type
+            USING ERRCODE = 'datatype_mismatch',
+                  DETAIL = 'The account column holds kalix account ids.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = tbl AND i.indkey[0] = col_num) THEN
+        RAISE WARNING 'table "%" has no index leading with column "%"', tbl, account_column
+            USING DETAIL = 'Every query on an isolated table filters on its account column.',
+                  HINT = format('Create one, for example: CREATE INDEX ON %s (%I);', tbl, account_column);
+    END IF;
+
+    -- Restrictive policies narrow whatever permissive ones the owner adds.
+    mine := format('%I OPERATOR(pg_catalog.=) kalix.current_account()', account_column);
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('CREATE POLICY kalix_permit ON %s AS PERMISSIVE FOR ALL USING (true) WITH CHECK (true)', tbl);
+    EXECUTE format('CREATE POLICY kalix_select ON %s AS RESTRICTIVE FOR SELECT USING (%s)', tbl, mine);
+    EXECUTE format('CREATE POLICY kalix_insert ON %s AS RESTRICTIVE FOR INSERT WITH CHECK (%s)', tbl, mine);
+    EXECUTE format('CREATE POLICY kalix_update ON %s AS RESTRICTIVE FOR UPDATE USING (%s) WITH CHECK (%s)', tbl, mine, mine);
+    EXECUTE format('CREATE POLICY kalix_delete ON %s AS RESTRICTIVE FOR DELETE USING (%s)', tbl, mine);
+
+    INSERT INTO kalix.isolated_tables (tbl, account_column, inherited)
+    VALUES (enable_isolation.tbl, enable_isolation.account_column, enable_isolation.inherited);
+END
+$$;
+COMMENT ON FUNCTION kalix.enable_isolation(regclass, name, boolean) IS 'enables and forces row-level security on a table so each account sees only its rows';
+
+CREATE FUNCTION kalix.disable_isolation(tbl regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    policy name;
+BEGIN
+    PERFORM kalix.check_table_owner(tbl);
+    DELETE FROM kalix.isolated_tables t WHERE t.tbl = disable_isolation.tbl;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table "%" is not isolated', tbl
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    FOREACH policy IN ARRAY ARRAY['kalix_permit', 'kalix_select', 'kalix_insert', 'kalix_update', 'kalix_delete']
+    LOOP
+        EXECUTE format('DROP POLICY IF EXISTS %I ON %s', policy, tbl);
+    END LOOP;
+    -- Row-level security stays on if the owner has policies of their own.
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl) THEN
+        EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', tbl);
+        EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', tbl);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION kalix.disable_isolation(regclass) IS 'removes the kalix policies of a table';
+
+-- A dropped table leaves the registry, so that dumps never name a missing OID.
+CREATE FUNCTION kalix.forget_dropped_tables() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM kalix.isolated_tables t
+    USING pg_catalog.pg_event_trigger_dropped_objects() d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
+      AND d.objid = t.tbl::oid;
+END
+$$;
+COMMENT ON FUNCTION kalix.forget_dropped_tables() IS 'event trigger: unregisters dropped isolated tables';
+CREATE EVENT TRIGGER kalix_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION kalix.forget_dropped_tables();

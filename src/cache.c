@@ -1,0 +1,449 @@
+/*
+ * cache.c
+ *		Per-backend cache of accounts, logins and memberships.
+ *
+ * Policies ask "may this login use this account?" for every query, so the
+ * answers are kept in hash tables in a memory context under
+ * CacheMemoryContext, filled lazily by index scans of the extension's tables.
+ * Statement-level triggers on those tables call CacheInvalidateRelcacheByRelid
+ * on the table changed; the invalidation reaches every backend when the change
+ * commits (and this backend at its next command).  The relcache callback only
+ * clears a flag; the next entry point (KalixCacheBegin) drops everything and
+ * the tables are read again on demand.  Entries are never freed while a
+ * caller holds a pointer: only KalixCacheBegin resets, and callers do not keep
+ * pointers across calls into the cache.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_enum.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "kalix.h"
+
+/* Columns of the extension's tables, as kalix_accounts--1.0.sql creates them. */
+#define Anum_accounts_id 1
+#define Anum_accounts_parent_id 3
+#define Anum_accounts_archived_at 8
+#define Anum_logins_id 1
+#define Anum_logins_db_role 4
+#define Anum_memberships_account_id 1
+#define Anum_memberships_login_id 2
+#define Anum_memberships_role 3
+
+/* Key of the membership hash. */
+typedef struct MemberKey
+{
+	pg_uuid_t	account;
+	pg_uuid_t	login;
+} MemberKey;
+
+/* A cached membership (role KALIX_ROLE_NONE: a cached non-membership). */
+typedef struct MemberEntry
+{
+	MemberKey	key;
+	KalixRole	role;
+} MemberEntry;
+
+/* A cached login id, or a cached "no such login". */
+typedef struct LoginEntry
+{
+	pg_uuid_t	id;
+	bool		exists;
+} LoginEntry;
+
+/* The login whose db_role is a given role, if any. */
+typedef struct RoleLoginEntry
+{
+	Oid			roleid;
+	bool		found;
+	pg_uuid_t	login;
+} RoleLoginEntry;
+
+/* Relations and enum values the cache reads, resolved once per reset. */
+typedef struct CatalogIds
+{
+	bool		installed;
+	Oid			accounts;
+	Oid			accounts_pkey;
+	Oid			logins;
+	Oid			logins_pkey;
+	Oid			logins_db_role_key;
+	Oid			memberships;
+	Oid			memberships_pkey;
+	Oid			role_enum_values[3];	/* member, admin, owner */
+} CatalogIds;
+
+static MemoryContext KalixCacheContext = NULL;
+static bool cache_valid = false;
+static bool callback_registered = false;
+static CatalogIds ids;
+static HTAB *account_hash = NULL;
+static HTAB *login_hash = NULL;
+static HTAB *role_login_hash = NULL;
+static HTAB *member_hash = NULL;
+
+/* Bumped whenever cached data may have changed. */
+uint64		kalix_cache_generation = 1;
+
+/* Relcache callback: marks the cache stale when one of our tables changed. */
+static void
+InvalidateCallback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || !ids.installed ||
+		relid == ids.accounts || relid == ids.logins || relid == ids.memberships)
+	{
+		cache_valid = false;
+		kalix_cache_generation++;
+	}
+}
+
+/* Syscache callback: a role renamed or dropped changes which login it is. */
+static void
+RoleInvalidateCallback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	InvalidateCallback(arg, InvalidOid);
+}
+
+/* Registers the invalidation callbacks once per backend. */
+void
+KalixCacheRegister(void)
+{
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(InvalidateCallback, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, RoleInvalidateCallback, (Datum) 0);
+		callback_registered = true;
+	}
+}
+
+/* Creates one of the cache's hash tables in the cache context. */
+static HTAB *
+CreateHash(const char *name, Size keysize, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = KalixCacheContext;
+	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* Resolves a relation of schema kalix by name; InvalidOid when absent. */
+static Oid
+KalixRelid(const char *relname, Oid nsp)
+{
+	return get_relname_relid(relname, nsp);
+}
+
+/* Resolves the OIDs the cache needs; ids.installed says whether all exist. */
+static void
+ResolveIds(void)
+{
+	Oid			nsp = get_namespace_oid("kalix", true);
+	Oid			role_type;
+	static const char *const labels[] = {"member", "admin", "owner"};
+
+	memset(&ids, 0, sizeof(ids));
+	if (!OidIsValid(nsp))
+		return;
+	ids.accounts = KalixRelid("accounts", nsp);
+	ids.accounts_pkey = KalixRelid("accounts_pkey", nsp);
+	ids.logins = KalixRelid("logins", nsp);
+	ids.logins_pkey = KalixRelid("logins_pkey", nsp);
+	ids.logins_db_role_key = KalixRelid("logins_db_role_key", nsp);
+	ids.memberships = KalixRelid("memberships", nsp);
+	ids.memberships_pkey = KalixRelid("memberships_pkey", nsp);
+	role_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+								CStringGetDatum("account_role"), ObjectIdGetDatum(nsp));
+	if (!OidIsValid(ids.accounts) || !OidIsValid(ids.accounts_pkey) ||
+		!OidIsValid(ids.logins) || !OidIsValid(ids.logins_pkey) ||
+		!OidIsValid(ids.logins_db_role_key) || !OidIsValid(ids.memberships) ||
+		!OidIsValid(ids.memberships_pkey) || !OidIsValid(role_type))
+		return;
+	for (int i = 0; i < 3; i++)
+	{
+		ids.role_enum_values[i] = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
+												  ObjectIdGetDatum(role_type),
+												  CStringGetDatum(labels[i]));
+		if (!OidIsValid(ids.role_enum_values[i]))
+			return;
+	}
+	ids.installed = true;
+}
+
+/*
+ * Entry point of every cache user: drops stale contents.  Must be called
+ * before the first lookup of each SQL-callable function or hook.
+ */
+void
+KalixCacheBegin(void)
+{
+	if (cache_valid)
+		return;
+
+	KalixCacheRegister();
+	if (KalixCacheContext == NULL)
+		KalixCacheContext = AllocSetContextCreate(CacheMemoryContext,
+												  "kalix_accounts cache",
+												  ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(KalixCacheContext);
+	account_hash = login_hash = role_login_hash = member_hash = NULL;
+
+	/* Mark valid first: an invalidation arriving while we resolve clears it. */
+	cache_valid = true;
+	ResolveIds();
+	account_hash = CreateHash("kalix accounts", sizeof(pg_uuid_t), sizeof(KalixAccount));
+	login_hash = CreateHash("kalix logins", sizeof(pg_uuid_t), sizeof(LoginEntry));
+	role_login_hash = CreateHash("kalix role logins", sizeof(Oid), sizeof(RoleLoginEntry));
+	member_hash = CreateHash("kalix memberships", sizeof(MemberKey), sizeof(MemberEntry));
+}
+
+/* The pg_enum OID of a kalix.account_role value. */
+Oid
+KalixRoleEnumValue(KalixRole role)
+{
+	Assert(ids.installed && role >= KALIX_ROLE_MEMBER && role <= KALIX_ROLE_OWNER);
+	return ids.role_enum_values[role];
+}
+
+/* True when the extension's tables exist in this database. */
+bool
+KalixInstalled(void)
+{
+	KalixCacheBegin();
+	return ids.installed;
+}
+
+/*
+ * Scans one of our tables through an index for rows whose leading key
+ * columns equal the given datums, calling visit on each row until it returns
+ * false.  The lock is taken before the snapshot so that no invalidation for a
+ * change newer than the snapshot can be consumed after it.
+ */
+static void
+IndexLookup(Oid relid, Oid indexid, int nkeys, const AttrNumber *attnos,
+			const RegProcedure *procs, const Datum *values,
+			bool (*visit) (HeapTuple tuple, TupleDesc desc, void *arg), void *arg)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Snapshot	snapshot;
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	/* Parallel mode allows no new snapshot; the query's own one serves. */
+	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
+	Assert(nkeys <= 2);
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyInit(&keys[i], attnos[i], BTEqualStrategyNumber, procs[i], values[i]);
+	scan = systable_beginscan(rel, indexid, true, snapshot, nkeys, keys);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!visit(tuple, RelationGetDescr(rel), arg))
+			break;
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+}
+
+/* Copies an accounts row into a cache entry. */
+static bool
+VisitAccount(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	KalixAccount *entry = arg;
+	bool		isnull;
+	Datum		parent;
+
+	entry->exists = true;
+	parent = heap_getattr(tuple, Anum_accounts_parent_id, desc, &isnull);
+	entry->has_parent = !isnull;
+	if (!isnull)
+		entry->parent_id = *DatumGetUUIDP(parent);
+	(void) heap_getattr(tuple, Anum_accounts_archived_at, desc, &isnull);
+	entry->archived = !isnull;
+	return false;
+}
+
+/* The account with this id (entry->exists false when there is none). */
+KalixAccount *
+KalixLookupAccount(const pg_uuid_t *id)
+{
+	KalixAccount *entry = hash_search(account_hash, id, HASH_FIND, NULL);
+
+	if (entry == NULL)
+	{
+		static const AttrNumber attnos[] = {Anum_accounts_id};
+		static const RegProcedure procs[] = {F_UUID_EQ};
+		Datum		values[] = {UUIDPGetDatum(id)};
+		KalixAccount account = {0};
+
+		/* Read first, enter after: an error must not leave a false entry. */
+		account.id = *id;
+		if (ids.installed)
+			IndexLookup(ids.accounts, ids.accounts_pkey, 1, attnos, procs, values,
+						VisitAccount, &account);
+		entry = hash_search(account_hash, id, HASH_ENTER, NULL);
+		*entry = account;
+	}
+	return entry;
+}
+
+/* Copies the id of a logins row. */
+static bool
+VisitLogin(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	RoleLoginEntry *entry = arg;
+	bool		isnull;
+	Datum		id = heap_getattr(tuple, Anum_logins_id, desc, &isnull);
+
+	entry->found = !isnull;
+	if (!isnull)
+		entry->login = *DatumGetUUIDP(id);
+	return false;
+}
+
+/* The login whose db_role is the given role, if there is one. */
+bool
+KalixLoginForRole(Oid roleid, pg_uuid_t *login)
+{
+	RoleLoginEntry *entry = hash_search(role_login_hash, &roleid, HASH_FIND, NULL);
+
+	if (entry == NULL)
+	{
+		char	   *rolname = GetUserNameFromId(roleid, true);
+		RoleLoginEntry result = {0};
+
+		result.roleid = roleid;
+		if (ids.installed && rolname != NULL)
+		{
+			static const AttrNumber attnos[] = {Anum_logins_db_role};
+			static const RegProcedure procs[] = {F_NAMEEQ};
+			NameData	name;
+			Datum		values[1];
+
+			namestrcpy(&name, rolname);
+			values[0] = NameGetDatum(&name);
+			IndexLookup(ids.logins, ids.logins_db_role_key, 1, attnos, procs, values,
+						VisitLogin, &result);
+		}
+		entry = hash_search(role_login_hash, &roleid, HASH_ENTER, NULL);
+		*entry = result;
+	}
+	if (entry->found)
+		*login = entry->login;
+	return entry->found;
+}
+
+/* Notes that a logins row was found. */
+static bool
+VisitLoginExists(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	*(bool *) arg = true;
+	return false;
+}
+
+/* True when kalix.logins has a row with this id. */
+bool
+KalixLoginExists(const pg_uuid_t *login)
+{
+	LoginEntry *entry = hash_search(login_hash, login, HASH_FIND, NULL);
+
+	if (entry == NULL)
+	{
+		static const AttrNumber attnos[] = {Anum_logins_id};
+		static const RegProcedure procs[] = {F_UUID_EQ};
+		Datum		values[] = {UUIDPGetDatum(login)};
+		bool		exists = false;
+
+		if (ids.installed)
+			IndexLookup(ids.logins, ids.logins_pkey, 1, attnos, procs, values,
+						VisitLoginExists, &exists);
+		entry = hash_search(login_hash, login, HASH_ENTER, NULL);
+		entry->exists = exists;
+	}
+	return entry->exists;
+}
+
+/* Maps the role column of a memberships row to a KalixRole. */
+static bool
+VisitMembership(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	MemberEntry *entry = arg;
+	bool		isnull;
+	Oid			value = DatumGetObjectId(heap_getattr(tuple, Anum_memberships_role,
+													  desc, &isnull));
+
+	for (int i = 0; i < 3 && !isnull; i++)
+		if (value == ids.role_enum_values[i])
+			entry->role = (KalixRole) i;
+	return false;
+}
+
+/* The login's role in the account, KALIX_ROLE_NONE when not a member. */
+KalixRole
+KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
+{
+	MemberKey	key;
+	MemberEntry *entry;
+
+	key.account = *account;
+	key.login = *login;
+	entry = hash_search(member_hash, &key, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		static const AttrNumber attnos[] = {Anum_memberships_account_id,
+		Anum_memberships_login_id};
+		static const RegProcedure procs[] = {F_UUID_EQ, F_UUID_EQ};
+		Datum		values[] = {UUIDPGetDatum(&key.account), UUIDPGetDatum(&key.login)};
+		MemberEntry result = {0};
+
+		result.key = key;
+		result.role = KALIX_ROLE_NONE;
+		if (ids.installed)
+			IndexLookup(ids.memberships, ids.memberships_pkey, 2, attnos, procs, values,
+						VisitMembership, &result);
+		entry = hash_search(member_hash, &key, HASH_ENTER, NULL);
+		*entry = result;
+	}
+	return entry->role;
+}
+
+PG_FUNCTION_INFO_V1(kalix_cache_invalidate);
+
+/*
+ * Statement trigger on the extension's tables: every backend's cache is
+ * invalidated when the change commits (this backend's at the next command).
+ */
+Datum
+kalix_cache_invalidate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("kalix.cache_invalidate() must be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,380 @@
+/*
+ * guc.c
+ *		The kalix.* settings: the current account and login, the lineage limit
+ *		and the scope of an account choice.
+ *
+ * kalix.current_account and kalix.current_login are parsed once in their
+ * check hooks; the parsed value travels to the assign hook through "extra".
+ * Each account value remembers the local transaction in which it was set, so
+ * that with kalix.account_scope = 'transaction' a value chosen in one
+ * transaction is treated as unset in every later one, whichever form of SET
+ * chose it and however the transaction ended.
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+#include "utils/guc_tables.h"
+
+#include "kalix.h"
+
+/* The parsed form of kalix.current_account or kalix.current_login. */
+typedef struct KalixUuidSetting
+{
+	bool		set;			/* false for '' */
+	pg_uuid_t	id;
+	LocalTransactionId lxid;	/* transaction that chose the value */
+} KalixUuidSetting;
+
+#if PG_VERSION_NUM >= 160000
+#define KalixGucMalloc(size) guc_malloc(LOG, (size))
+#define KalixGucFree(ptr) guc_free(ptr)
+#else
+#define KalixGucMalloc(size) malloc(size)
+#define KalixGucFree(ptr) free(ptr)
+#endif
+
+static char *current_account_text = NULL;
+static char *current_login_text = NULL;
+int			kalix_max_depth = 16;
+int			kalix_account_scope = KALIX_SCOPE_SESSION;
+
+/* Bumped whenever a setting that decides the identity changes. */
+uint64		kalix_setting_generation = 1;
+
+static const KalixUuidSetting *current_account_setting = NULL;
+static const KalixUuidSetting *current_login_setting = NULL;
+
+/*
+ * While the library loads, a value set before it loaded is being applied;
+ * this is the transaction it counts as chosen in (invalid: an earlier one).
+ */
+static bool loading = false;
+static LocalTransactionId loading_lxid = InvalidLocalTransactionId;
+
+static const struct config_enum_entry account_scope_options[] = {
+	{"session", KALIX_SCOPE_SESSION, false},
+	{"transaction", KALIX_SCOPE_TRANSACTION, false},
+	{NULL, 0, false}
+};
+
+/* Parses a UUID in the forms uuid_in accepts; never throws. */
+bool
+KalixParseUuid(const char *text, pg_uuid_t *uuid)
+{
+	const char *p = text;
+	bool		braces = false;
+	int			digits = 0;
+
+	if (*p == '{')
+	{
+		braces = true;
+		p++;
+	}
+	while (digits < UUID_LEN * 2)
+	{
+		int			hi,
+					lo;
+
+		if (!isxdigit((unsigned char) p[0]) || !isxdigit((unsigned char) p[1]))
+			return false;
+		hi = isdigit((unsigned char) p[0]) ? p[0] - '0' : tolower((unsigned char) p[0]) - 'a' + 10;
+		lo = isdigit((unsigned char) p[1]) ? p[1] - '0' : tolower((unsigned char) p[1]) - 'a' + 10;
+		uuid->data[digits / 2] = (unsigned char) ((hi << 4) | lo);
+		p += 2;
+		digits += 2;
+		if (*p == '-' && digits % 4 == 0 && digits < UUID_LEN * 2)
+			p++;
+	}
+	if (braces)
+	{
+		if (*p != '}')
+			return false;
+		p++;
+	}
+	return *p == '\0';
+}
+
+/* Formats a UUID in its canonical lower-case text form, palloc'd. */
+char *
+KalixUuidToCString(const pg_uuid_t *uuid)
+{
+	static const char hex[] = "0123456789abcdef";
+	char	   *buf = palloc(UUID_LEN * 2 + 5);
+	char	   *p = buf;
+
+	for (int i = 0; i < UUID_LEN; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[uuid->data[i] >> 4];
+		*p++ = hex[uuid->data[i] & 0x0F];
+	}
+	*p = '\0';
+	return buf;
+}
+
+/*
+ * Parses a UUID-or-empty setting into a malloc'd KalixUuidSetting, rewriting
+ * *newval to the canonical form.  Returns NULL (with the GUC error detail set)
+ * when the text is neither.
+ */
+static KalixUuidSetting *
+ParseUuidSetting(char **newval, GucSource source, const char *what)
+{
+	KalixUuidSetting parsed = {0};
+	KalixUuidSetting *result;
+
+	if (*newval != NULL && (*newval)[0] != '\0')
+	{
+		char	   *canonical;
+
+		if (!KalixParseUuid(*newval, &parsed.id))
+		{
+			GUC_check_errdetail("The value must be %s id (a UUID) or an empty string.", what);
+			return NULL;
+		}
+		parsed.set = true;
+		canonical = KalixUuidToCString(&parsed.id);
+		if (strcmp(canonical, *newval) != 0)
+		{
+			char	   *copy = KalixGucMalloc(strlen(canonical) + 1);
+
+			if (copy == NULL)
+				return NULL;
+			strcpy(copy, canonical);
+			KalixGucFree(*newval);
+			*newval = copy;
+		}
+		pfree(canonical);
+	}
+
+	/* Only a value given in this session's SQL counts as chosen now. */
+	if (loading)
+		parsed.lxid = loading_lxid;
+	else if (source == PGC_S_SESSION)
+		parsed.lxid = KalixCurrentLxid();
+	else
+		parsed.lxid = InvalidLocalTransactionId;
+
+	result = KalixGucMalloc(sizeof(KalixUuidSetting));
+	if (result == NULL)
+		return NULL;
+	*result = parsed;
+	return result;
+}
+
+/* True when a check hook may consult the extension's tables. */
+static bool
+CanCheckAgainstTables(GucSource source)
+{
+	return source == PGC_S_SESSION && !loading && IsTransactionState() &&
+		!InitializingParallelWorker && KalixInstalled();
+}
+
+/* Check hook of kalix.current_account: a UUID or '', and an account the login can use. */
+static bool
+CheckCurrentAccount(char **newval, void **extra, GucSource source)
+{
+	KalixUuidSetting *setting = ParseUuidSetting(newval, source, "an account");
+	pg_uuid_t	login;
+
+	if (setting == NULL)
+		return false;
+
+	if (setting->set && CanCheckAgainstTables(source) && KalixCurrentLogin(&login) &&
+		KalixCheckAccess(&setting->id, &login, false) == KALIX_ROLE_NONE)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("permission denied for account \"%s\"", *newval);
+		GUC_check_errdetail("The current login is not a member of this account, or the account does not exist or is archived.");
+		KalixGucFree(setting);
+		return false;
+	}
+	*extra = setting;
+	return true;
+}
+
+/* Assign hook of kalix.current_account. */
+static void
+AssignCurrentAccount(const char *newval, void *extra)
+{
+	current_account_setting = extra;
+	kalix_setting_generation++;
+}
+
+/* Show hook of kalix.current_account: '' once a transaction-scoped choice has lapsed. */
+static const char *
+ShowCurrentAccount(void)
+{
+	pg_uuid_t	account;
+
+	if (current_account_text == NULL || !KalixSettingAccount(&account))
+		return "";
+	return current_account_text;
+}
+
+/* Check hook of kalix.current_login: a UUID or '', and a login that exists. */
+static bool
+CheckCurrentLogin(char **newval, void **extra, GucSource source)
+{
+	KalixUuidSetting *setting = ParseUuidSetting(newval, source, "a login");
+
+	if (setting == NULL)
+		return false;
+
+	if (setting->set && CanCheckAgainstTables(source) && !KalixLoginExists(&setting->id))
+	{
+		GUC_check_errcode(ERRCODE_UNDEFINED_OBJECT);
+		GUC_check_errmsg("login \"%s\" does not exist", *newval);
+		GUC_check_errdetail("kalix.current_login must name a row of kalix.logins.");
+		KalixGucFree(setting);
+		return false;
+	}
+	*extra = setting;
+	return true;
+}
+
+/* Assign hook of kalix.current_login. */
+static void
+AssignCurrentLogin(const char *newval, void *extra)
+{
+	current_login_setting = extra;
+	kalix_setting_generation++;
+}
+
+/* Assign hook of kalix.account_scope. */
+static void
+AssignAccountScope(int newval, void *extra)
+{
+	kalix_account_scope = newval;
+	kalix_setting_generation++;
+}
+
+/* The account the settings choose now, if any (transaction scope honoured). */
+bool
+KalixSettingAccount(pg_uuid_t *account)
+{
+	const KalixUuidSetting *s = current_account_setting;
+
+	if (s == NULL || !s->set)
+		return false;
+	if (kalix_account_scope == KALIX_SCOPE_TRANSACTION &&
+		(s->lxid == InvalidLocalTransactionId || s->lxid != KalixCurrentLxid()))
+		return false;
+	*account = s->id;
+	return true;
+}
+
+/* The login kalix.current_login names, if any. */
+bool
+KalixSettingLogin(pg_uuid_t *login)
+{
+	const KalixUuidSetting *s = current_login_setting;
+
+	if (s == NULL || !s->set)
+		return false;
+	*login = s->id;
+	return true;
+}
+
+/*
+ * Resets a lapsed transaction-scoped account to '' for real, so that what
+ * parallel workers copy from this backend is what it sees.  Called before
+ * each query runs.
+ */
+void
+KalixClearStaleAccount(void)
+{
+	const KalixUuidSetting *s = current_account_setting;
+	pg_uuid_t	account;
+
+	if (s == NULL || !s->set || kalix_account_scope != KALIX_SCOPE_TRANSACTION ||
+		KalixSettingAccount(&account) || IsParallelWorker() || IsInParallelMode() ||
+		!IsTransactionState())
+		return;
+	(void) set_config_option("kalix.current_account", "", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
+}
+
+/* True when the placeholder named has a value set in the running transaction. */
+static bool
+PlaceholderSetInTransaction(const char *name)
+{
+#if PG_VERSION_NUM >= 160000
+	struct config_generic *gconf = find_option(name, false, true, DEBUG5);
+
+	return gconf != NULL && gconf->stack != NULL;
+#else
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(vars[i]->name, name) == 0)
+			return vars[i]->stack != NULL;
+	return false;
+#endif
+}
+
+/* Defines the kalix.* settings and reserves the prefix. */
+void
+KalixDefineSettings(void)
+{
+	/*
+	 * A value set before the library loaded counts as chosen in this
+	 * transaction only if this transaction set it (then the placeholder has a
+	 * stacked value); any other one is from an earlier transaction.
+	 */
+	loading = true;
+	loading_lxid = PlaceholderSetInTransaction("kalix.current_account") ?
+		KalixCurrentLxid() : InvalidLocalTransactionId;
+
+	DefineCustomStringVariable("kalix.current_account",
+							   "The account this session or transaction works in.",
+							   "An account id (UUID), or an empty string for none.",
+							   &current_account_text,
+							   "",
+							   PGC_USERSET,
+							   GUC_NOT_IN_SAMPLE,
+							   CheckCurrentAccount,
+							   AssignCurrentAccount,
+							   ShowCurrentAccount);
+
+	DefineCustomStringVariable("kalix.current_login",
+							   "The login on whose behalf a trusted application connection acts.",
+							   "A login id (UUID); empty means the login whose db_role is the current role.",
+							   &current_login_text,
+							   "",
+							   PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE,
+							   CheckCurrentLogin,
+							   AssignCurrentLogin,
+							   NULL);
+	loading = false;
+
+	DefineCustomIntVariable("kalix.max_depth",
+							"Longest allowed account lineage.",
+							NULL,
+							&kalix_max_depth,
+							16, 1, 1000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("kalix.account_scope",
+							 "Whether a chosen account lasts for the session or only the transaction.",
+							 "'transaction' suits transaction-pooling connection poolers.",
+							 &kalix_account_scope,
+							 KALIX_SCOPE_SESSION,
+							 account_scope_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, AssignAccountScope, NULL);
+
+	MarkGUCPrefixReserved("kalix");
+}

@@ -1,0 +1,74 @@
+/*
+ * kalix.h
+ *		Shared declarations of the kalix_accounts extension.
+ */
+#ifndef KALIX_H
+#define KALIX_H
+
+#include "postgres.h"
+
+#include "storage/proc.h"
+#include "utils/uuid.h"
+
+/* Roles of kalix.account_role, in the enum's sort order. */
+typedef enum KalixRole
+{
+	KALIX_ROLE_NONE = -1,
+	KALIX_ROLE_MEMBER = 0,
+	KALIX_ROLE_ADMIN = 1,
+	KALIX_ROLE_OWNER = 2
+} KalixRole;
+
+/* Values of kalix.account_scope. */
+typedef enum KalixAccountScope
+{
+	KALIX_SCOPE_SESSION,
+	KALIX_SCOPE_TRANSACTION
+} KalixAccountScope;
+
+/* One account as the backend cache knows it. */
+typedef struct KalixAccount
+{
+	pg_uuid_t	id;				/* hash key */
+	bool		exists;			/* false: a cached "no such account" */
+	bool		archived;
+	bool		has_parent;
+	pg_uuid_t	parent_id;
+} KalixAccount;
+
+/* The local transaction id of the running transaction. */
+#if PG_VERSION_NUM >= 170000
+#define KalixCurrentLxid() (MyProc ? MyProc->vxid.lxid : InvalidLocalTransactionId)
+#else
+#define KalixCurrentLxid() (MyProc ? MyProc->lxid : InvalidLocalTransactionId)
+#endif
+
+/* guc.c */
+extern int	kalix_max_depth;
+extern int	kalix_account_scope;
+extern uint64 kalix_setting_generation;
+extern void KalixDefineSettings(void);
+extern bool KalixSettingAccount(pg_uuid_t *account);
+extern bool KalixSettingLogin(pg_uuid_t *login);
+extern bool KalixParseUuid(const char *text, pg_uuid_t *uuid);
+extern char *KalixUuidToCString(const pg_uuid_t *uuid);
+extern void KalixClearStaleAccount(void);
+
+/* cache.c */
+extern uint64 kalix_cache_generation;
+extern void KalixCacheRegister(void);
+extern void KalixCacheBegin(void);
+extern bool KalixInstalled(void);
+extern Oid	KalixRoleEnumValue(KalixRole role);
+extern KalixAccount *KalixLookupAccount(const pg_uuid_t *id);
+extern bool KalixLoginForRole(Oid roleid, pg_uuid_t *login);
+extern bool KalixLoginExists(const pg_uuid_t *login);
+extern KalixRole KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login);
+
+/* identity.c */
+extern bool KalixCurrentLogin(pg_uuid_t *login);
+extern KalixRole KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login,
+								  bool raise);
+extern void KalixInstallHooks(void);
+
+#endif							/* KALIX_H */

@@ -1,5 +1,5 @@
-# kalix_accounts: build with PGXS; `make test` and `make demo` run everything
-# against a throwaway cluster (see README.md).
+# kalix_accounts: a PGXS build.  `make test` and `make demo` install what a
+# fresh machine lacks and run against a throwaway cluster (see README.md).
 
 EXTENSION = kalix_accounts
 MODULE_big = kalix_accounts
@@ -7,14 +7,19 @@ OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o
 DATA = kalix_accounts--1.0.sql
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
-REGRESS = setup identity accounts isolation attacks
+REGRESS = identity accounts isolation attacks
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
 ISOLATION = revoke_membership rollback_switch
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts
 
 PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
 include $(PGXS)
+else
+all:
+	@echo "pg_config not found: run 'make deps' (or 'make test') first" && false
+endif
 
 .PHONY: deps test demo
 
@@ -22,10 +27,10 @@ include $(PGXS)
 deps:
 	scripts/install-deps.sh
 
-# Every suite against a throwaway cluster: pg_regress, isolation specs, pgTAP.
-test: deps all
-	scripts/run-tests.sh
+# Every suite -- pg_regress, isolation specs, pgTAP -- in a throwaway cluster.
+test: deps
+	pg_virtualenv -t scripts/run-tests.sh
 
-# The seed's flows walked through in psql against a throwaway cluster.
-demo: deps all
-	scripts/run-demo.sh
+# The seed's flows, walked through in psql in a throwaway cluster.
+demo: deps
+	pg_virtualenv -t scripts/run-demo.sh

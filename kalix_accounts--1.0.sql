@@ -58,10 +58,25 @@ CREATE TABLE kalix.isolated_tables (
 );
 COMMENT ON TABLE kalix.isolated_tables IS 'application tables isolated by account through kalix policies';
 
+CREATE SEQUENCE kalix.audit_log_id_seq;
+CREATE TABLE kalix.audit_log (
+    id         bigint PRIMARY KEY DEFAULT pg_catalog.nextval('kalix.audit_log_id_seq'),
+    at         timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    login_id   uuid,
+    account_id uuid,
+    action     text NOT NULL,
+    detail     jsonb NOT NULL DEFAULT '{}'
+);
+ALTER SEQUENCE kalix.audit_log_id_seq OWNED BY kalix.audit_log.id;
+CREATE INDEX audit_log_account_id_idx ON kalix.audit_log (account_id, id);
+COMMENT ON TABLE kalix.audit_log IS 'one row for every change made through the kalix functions';
+
 SELECT pg_catalog.pg_extension_config_dump('kalix.logins', '');
 SELECT pg_catalog.pg_extension_config_dump('kalix.accounts', '');
 SELECT pg_catalog.pg_extension_config_dump('kalix.memberships', '');
 SELECT pg_catalog.pg_extension_config_dump('kalix.isolated_tables', '');
+SELECT pg_catalog.pg_extension_config_dump('kalix.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('kalix.audit_log_id_seq', '');
 
 ------------------------------------------------------------------------------
 -- Backend cache invalidation
@@ -123,6 +138,7 @@ ALTER TABLE kalix.logins ENABLE ROW LEVEL SECURITY;
 ALTER TABLE kalix.accounts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE kalix.memberships ENABLE ROW LEVEL SECURITY;
 ALTER TABLE kalix.isolated_tables ENABLE ROW LEVEL SECURITY;
+ALTER TABLE kalix.audit_log ENABLE ROW LEVEL SECURITY;
 
 -- A login sees the accounts it belongs to (archived ones too) ...
 CREATE POLICY accounts_of_member ON kalix.accounts FOR SELECT
@@ -135,11 +151,27 @@ CREATE POLICY logins_self_and_team ON kalix.logins FOR SELECT
     USING (id OPERATOR(pg_catalog.=) kalix.current_login()
            OR EXISTS (SELECT 1 FROM kalix.memberships m
                       WHERE m.login_id OPERATOR(pg_catalog.=) logins.id));
--- ... and which tables are isolated.
+-- ... which tables are isolated ...
 CREATE POLICY isolated_tables_public ON kalix.isolated_tables FOR SELECT
     USING (true);
+-- ... and, as an admin or owner, the audit trail of the account.
+CREATE POLICY audit_log_of_admin ON kalix.audit_log FOR SELECT
+    USING (kalix.member_role(account_id) OPERATOR(pg_catalog.>=) 'admin'::kalix.account_role);
 
-GRANT SELECT ON kalix.logins, kalix.accounts, kalix.memberships, kalix.isolated_tables TO PUBLIC;
+GRANT SELECT ON kalix.logins, kalix.accounts, kalix.memberships, kalix.isolated_tables,
+    kalix.audit_log TO PUBLIC;
+
+-- Internal: records one change.  Only the SECURITY DEFINER functions call it.
+CREATE FUNCTION kalix.write_audit(action text, account uuid, detail jsonb DEFAULT '{}')
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO kalix.audit_log (login_id, account_id, action, detail)
+    VALUES (kalix.current_login(), account, action, coalesce(detail, '{}'));
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.write_audit(text, uuid, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.write_audit(text, uuid, jsonb) IS 'internal: appends a row to kalix.audit_log';
 
 ------------------------------------------------------------------------------
 -- Logins and accounts
@@ -176,6 +208,8 @@ BEGIN
     INSERT INTO kalix.logins (email, display_name, db_role)
     VALUES (clean_email, create_login.display_name, create_login.db_role)
     RETURNING id INTO new_id;
+    PERFORM kalix.write_audit('create_login', NULL,
+        jsonb_build_object('login_id', new_id, 'email', clean_email, 'db_role', create_login.db_role));
     RETURN new_id;
 END
 $$;
@@ -213,6 +247,7 @@ DECLARE
     current uuid;
     my_role kalix.account_role;
     new_id uuid;
+    copied bigint := 0;
 BEGIN
     IF me IS NULL THEN
         RAISE EXCEPTION 'no current login'
@@ -253,7 +288,12 @@ BEGIN
         SELECT new_id, m.login_id, m.role
         FROM kalix.memberships m
         WHERE m.account_id = current AND m.login_id <> me;
+        GET DIAGNOSTICS copied = ROW_COUNT;
     END IF;
+    PERFORM kalix.write_audit('create_account', new_id,
+        jsonb_build_object('name', clean_name, 'parent_id', CASE WHEN child THEN current END,
+                           'copied_from', CASE WHEN copy_users THEN current END,
+                           'copied_users', copied));
     RETURN new_id;
 END
 $$;
@@ -317,6 +357,8 @@ BEGIN
 
     INSERT INTO kalix.isolated_tables (tbl, account_column, inherited)
     VALUES (enable_isolation.tbl, enable_isolation.account_column, enable_isolation.inherited);
+    PERFORM kalix.write_audit('enable_isolation', NULL,
+        jsonb_build_object('table', tbl::text, 'account_column', account_column, 'inherited', inherited));
 END
 $$;
 COMMENT ON FUNCTION kalix.enable_isolation(regclass, name, boolean) IS 'enables and forces row-level security on a table so each account sees only its rows';
@@ -344,6 +386,7 @@ BEGIN
         EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', tbl);
         EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', tbl);
     END IF;
+    PERFORM kalix.write_audit('disable_isolation', NULL, jsonb_build_object('table', tbl::text));
 END
 $$;
 COMMENT ON FUNCTION kalix.disable_isolation(regclass) IS 'removes the kalix policies of a table';

@@ -3,7 +3,7 @@
 
 EXTENSION = kalix_accounts
 MODULE_big = kalix_accounts
-OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o
+OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/hierarchy.o
 DATA = kalix_accounts--1.0.sql
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 

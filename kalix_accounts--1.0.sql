@@ -470,9 +470,11 @@ REVOKE EXECUTE ON FUNCTION kalix.lock_hierarchy() FROM PUBLIC;
 COMMENT ON FUNCTION kalix.lock_hierarchy() IS 'internal: serialises changes to the account hierarchy until the transaction ends';
 
 -- Internal: the length of an account's lineage read from the table (not the
--- cache) with the statement's snapshot, and whether `seek` is in it.  Stops
--- after 1001 accounts on corrupt data.
-CREATE FUNCTION kalix.lineage_fresh(account uuid, seek uuid, OUT len integer, OUT has_seek boolean)
+-- cache) with the statement's snapshot, whether `seek` is in it, and whether
+-- it runs into a cycle of parent links (only direct writes can make one).
+-- Stops after 1001 accounts.
+CREATE FUNCTION kalix.lineage_fresh(account uuid, seek uuid,
+                                    OUT len integer, OUT has_seek boolean, OUT has_cycle boolean)
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -483,18 +485,26 @@ AS $$
         SELECT a.id, a.parent_id, up.n OPERATOR(pg_catalog.+) 1
         FROM up JOIN kalix.accounts a ON a.id OPERATOR(pg_catalog.=) up.parent_id
         WHERE up.n OPERATOR(pg_catalog.<=) 1000
-    )
-    SELECT pg_catalog.count(*)::integer,
-           coalesce(pg_catalog.bool_or(up.id OPERATOR(pg_catalog.=) seek), false)
+    ) CYCLE id SET looped USING trail
+    SELECT (pg_catalog.count(*) FILTER (WHERE NOT up.looped))::integer,
+           coalesce(pg_catalog.bool_or(up.id OPERATOR(pg_catalog.=) seek), false),
+           coalesce(pg_catalog.bool_or(up.looped), false)
     FROM up;
 $$;
 REVOKE EXECUTE ON FUNCTION kalix.lineage_fresh(uuid, uuid) FROM PUBLIC;
 COMMENT ON FUNCTION kalix.lineage_fresh(uuid, uuid) IS 'internal: lineage length read from the table, for the checks of link_child and create_account';
 
-CREATE FUNCTION kalix.lineage(account uuid DEFAULT NULL) RETURNS uuid[]
+-- lineage() has a form without arguments, so that the policies of inherited
+-- tables read (and EXPLAIN shows) "account_id = ANY (kalix.lineage())".
+CREATE FUNCTION kalix.lineage() RETURNS uuid[]
     LANGUAGE C STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'kalix_lineage';
-COMMENT ON FUNCTION kalix.lineage(uuid) IS 'the account (default: the current one), its parent, ..., its payer; ''{}'' without an account';
+COMMENT ON FUNCTION kalix.lineage() IS 'the current account, its parent, ..., its payer; ''{}'' without a current account';
+
+CREATE FUNCTION kalix.lineage(account uuid) RETURNS uuid[]
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_lineage';
+COMMENT ON FUNCTION kalix.lineage(uuid) IS 'the account (NULL: the current one), its parent, ..., its payer';
 
 CREATE FUNCTION kalix.lineage_distance(account uuid) RETURNS integer
     LANGUAGE C STABLE STRICT PARALLEL SAFE
@@ -577,6 +587,12 @@ BEGIN
         RAISE EXCEPTION 'linking account "%" under account "%" would create a cycle', child, parent
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Account %s is an ancestor of account %s.', child, parent);
+    END IF;
+    IF above.has_cycle THEN
+        RAISE EXCEPTION 'account "%" is in or below a cycle of parent links', parent
+            USING ERRCODE = 'data_corrupted',
+                  DETAIL = 'Following parent_id in kalix.accounts leads back to an account already passed.',
+                  HINT = 'kalix.accounts was changed without the kalix functions; repair parent_id by hand.';
     END IF;
     IF above.len > 1000 THEN
         RAISE EXCEPTION 'lineage of account "%" is longer than 1000 accounts', parent

@@ -87,9 +87,9 @@ ReportCorruptWalk(WalkResult result, const pg_uuid_t *account)
 	if (result == WALK_CYCLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("account \"%s\" is part of a cycle of parent links",
+				 errmsg("account \"%s\" is in or below a cycle of parent links",
 						KalixUuidToCString(account)),
-				 errdetail("Following parent_id in kalix.accounts leads back to the same account."),
+				 errdetail("Following parent_id in kalix.accounts leads back to an account already passed."),
 				 errhint("kalix.accounts was changed without the kalix functions; repair parent_id by hand.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -209,15 +209,15 @@ LineageDistance(const KalixAccount *entry, const pg_uuid_t *account)
 
 /*
  * The account a hierarchy function asks about: its first argument, which
- * the current login must be a member of, or by default the current account.
- * False when the argument is NULL and no account is current.
+ * the current login must be a member of, or when it is NULL or absent the
+ * current account.  False when that is asked for and none is current.
  */
 static bool
 ResolveAccount(FunctionCallInfo fcinfo, pg_uuid_t *account)
 {
 	pg_uuid_t	login;
 
-	if (PG_ARGISNULL(0))
+	if (PG_NARGS() == 0 || PG_ARGISNULL(0))
 		return KalixCurrentAccount(account);
 	*account = *PG_GETARG_UUID_P(0);
 	if (!KalixStatementLogin(&login))

@@ -472,24 +472,28 @@ COMMENT ON FUNCTION kalix.lock_hierarchy() IS 'internal: serialises changes to t
 -- Internal: the length of an account's lineage read from the table (not the
 -- cache) with the statement's snapshot, whether `seek` is in it, and whether
 -- it runs into a cycle of parent links (only direct writes can make one).
--- Stops after 1001 accounts.
+-- Stops after 1001 accounts.  A loop of primary-key lookups rather than a
+-- recursive query, whose plan goes wrong while kalix.accounts has no
+-- statistics yet (a bulk load followed by a link, as in a migration).
 CREATE FUNCTION kalix.lineage_fresh(account uuid, seek uuid,
                                     OUT len integer, OUT has_seek boolean, OUT has_cycle boolean)
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH RECURSIVE up(id, parent_id, n) AS (
-        SELECT a.id, a.parent_id, 1
-        FROM kalix.accounts a WHERE a.id OPERATOR(pg_catalog.=) account
-        UNION ALL
-        SELECT a.id, a.parent_id, up.n OPERATOR(pg_catalog.+) 1
-        FROM up JOIN kalix.accounts a ON a.id OPERATOR(pg_catalog.=) up.parent_id
-        WHERE up.n OPERATOR(pg_catalog.<=) 1000
-    ) CYCLE id SET looped USING trail
-    SELECT (pg_catalog.count(*) FILTER (WHERE NOT up.looped))::integer,
-           coalesce(pg_catalog.bool_or(up.id OPERATOR(pg_catalog.=) seek), false),
-           coalesce(pg_catalog.bool_or(up.looped), false)
-    FROM up;
+DECLARE
+    cur uuid := account;
+    seen uuid[] := '{}';
+BEGIN
+    len := 0;
+    has_seek := false;
+    WHILE cur IS NOT NULL AND len <= 1000 LOOP
+        len := len + 1;
+        seen := seen || cur;
+        has_seek := has_seek OR coalesce(cur = seek, false);
+        SELECT a.parent_id INTO cur FROM kalix.accounts a WHERE a.id = cur;
+    END LOOP;
+    has_cycle := cur IS NOT NULL AND (SELECT count(DISTINCT s) FROM unnest(seen) s) < len;
+END
 $$;
 REVOKE EXECUTE ON FUNCTION kalix.lineage_fresh(uuid, uuid) FROM PUBLIC;
 COMMENT ON FUNCTION kalix.lineage_fresh(uuid, uuid) IS 'internal: lineage length read from the table, for the checks of link_child and create_account';
@@ -546,6 +550,7 @@ DECLARE
     parent_row kalix.accounts;
     above record;
     below integer;
+    level uuid[];
 BEGIN
     IF me IS NULL THEN
         RAISE EXCEPTION 'no current login'
@@ -599,15 +604,14 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   HINT = 'kalix.accounts was changed without the kalix functions; repair parent_id by hand.';
     END IF;
-    -- The deepest account below child, counting child as 1.
-    WITH RECURSIVE down(id, n) AS (
-        SELECT child, 1
-        UNION ALL
-        SELECT a.id, down.n + 1
-        FROM down JOIN kalix.accounts a ON a.parent_id = down.id
-        WHERE down.n <= max_depth
-    )
-    SELECT max(down.n) INTO below FROM down;
+    -- The height of child's subtree, counting child as 1, level by level.
+    below := 0;
+    level := ARRAY[child];
+    WHILE cardinality(level) > 0 AND below <= max_depth LOOP
+        below := below + 1;
+        SELECT coalesce(array_agg(a.id), '{}') INTO level
+        FROM kalix.accounts a WHERE a.parent_id = ANY (level);
+    END LOOP;
     IF above.len + below > max_depth THEN
         RAISE EXCEPTION 'linking account "%" under account "%" would make a lineage of % accounts', child, parent, above.len + below
             USING ERRCODE = 'program_limit_exceeded',

@@ -774,3 +774,144 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION kalix.update_account(uuid, text, jsonb, jsonb) IS 'changes an account''s name, settings or branding (admin); NULL leaves a field unchanged';
+
+------------------------------------------------------------------------------
+-- lint: what weakens isolation
+------------------------------------------------------------------------------
+
+-- Reads only catalogs that every role may read, so it runs with the caller's
+-- rights.  The pinned search_path makes pg_get_expr and regclass print
+-- schema-qualified names, so expressions compare exactly.
+CREATE FUNCTION kalix.lint()
+RETURNS TABLE (object text, problem text)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH RECURSIVE registered AS (
+    SELECT t.tbl::oid AS relid, t.account_column, t.inherited
+    FROM kalix.isolated_tables t
+),
+-- The policies kalix.enable_isolation creates, with the expressions it writes.
+expected AS (
+    SELECT r.relid, e.polname, e.polcmd, e.permissive, e.qual, e.qual_alt, e.check_expr
+    FROM registered r,
+         LATERAL (SELECT format('(%I = kalix.current_account())', r.account_column) AS mine,
+                         format('(%I = ANY (kalix.lineage()))', r.account_column) AS lineage) x,
+         LATERAL (VALUES
+             ('kalix_permit', '*', true,  'true',  NULL::text, 'true'),
+             ('kalix_select', 'r', false, x.mine,  CASE WHEN r.inherited THEN x.lineage END, NULL),
+             ('kalix_insert', 'a', false, NULL,    NULL, x.mine),
+             ('kalix_update', 'w', false, x.mine,  NULL, x.mine),
+             ('kalix_delete', 'd', false, x.mine,  NULL, NULL)
+         ) AS e (polname, polcmd, permissive, qual, qual_alt, check_expr)
+),
+found AS (
+    SELECT e.*, p.oid IS NOT NULL AS present, p.polcmd::text AS f_cmd,
+           p.polpermissive AS f_permissive, p.polroles AS f_roles,
+           pg_get_expr(p.polqual, p.polrelid) AS f_qual,
+           pg_get_expr(p.polwithcheck, p.polrelid) AS f_check
+    FROM expected e
+    LEFT JOIN pg_policy p ON p.polrelid = e.relid AND p.polname = e.polname
+),
+cmd_name (code, word) AS (
+    VALUES ('*', 'ALL'), ('r', 'SELECT'), ('a', 'INSERT'), ('w', 'UPDATE'), ('d', 'DELETE')
+),
+-- Tables inheriting from a registered table, at any depth, with that table.
+descendants (relid, base) AS (
+    SELECT i.inhrelid, i.inhparent
+    FROM pg_inherits i JOIN registered r ON r.relid = i.inhparent
+    UNION
+    SELECT i.inhrelid, d.base
+    FROM pg_inherits i JOIN descendants d ON d.relid = i.inhparent
+),
+-- Views and materialized views reading a registered table, directly or through other views.
+readers (relid, base) AS (
+    SELECT rw.ev_class, r.relid
+    FROM registered r
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = r.relid
+                    AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite rw ON rw.oid = d.objid
+    WHERE rw.ev_class <> r.relid
+    UNION
+    SELECT rw.ev_class, v.base
+    FROM readers v
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = v.relid
+                    AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite rw ON rw.oid = d.objid
+    WHERE rw.ev_class <> v.relid
+)
+SELECT object, problem FROM (
+    SELECT c.oid::regclass::text,
+           'row-level security is disabled, so the kalix policies are not applied'
+    FROM registered r JOIN pg_class c ON c.oid = r.relid
+    WHERE NOT c.relrowsecurity
+    UNION ALL
+    SELECT c.oid::regclass::text,
+           'row-level security is not forced, so the table''s owner bypasses the kalix policies'
+    FROM registered r JOIN pg_class c ON c.oid = r.relid
+    WHERE NOT c.relforcerowsecurity
+    UNION ALL
+    SELECT f.relid::regclass::text,
+           format('policy %s is missing', f.polname)
+    FROM found f
+    WHERE NOT f.present
+    UNION ALL
+    SELECT f.relid::regclass::text,
+           format('policy %s differs from what kalix.enable_isolation creates: %s', f.polname,
+                  concat_ws('; ',
+                      CASE WHEN f.f_cmd IS DISTINCT FROM f.polcmd THEN
+                          format('FOR %s instead of FOR %s',
+                                 (SELECT word FROM cmd_name WHERE code = f.f_cmd),
+                                 (SELECT word FROM cmd_name WHERE code = f.polcmd)) END,
+                      CASE WHEN f.f_permissive IS DISTINCT FROM f.permissive THEN
+                          format('AS %s instead of AS %s',
+                                 CASE WHEN f.f_permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                                 CASE WHEN f.permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END) END,
+                      CASE WHEN f.f_roles IS DISTINCT FROM '{0}'::oid[] THEN
+                          format('TO %s instead of TO PUBLIC',
+                                 (SELECT string_agg(CASE WHEN o = 0 THEN 'PUBLIC' ELSE quote_ident(o::regrole::text) END, ', ')
+                                  FROM unnest(f.f_roles) AS o)) END,
+                      CASE WHEN f.f_qual IS DISTINCT FROM f.qual AND f.f_qual IS DISTINCT FROM f.qual_alt THEN
+                          format('USING %s instead of %s', coalesce(f.f_qual, 'nothing'), coalesce(f.qual, 'nothing')) END,
+                      CASE WHEN f.f_check IS DISTINCT FROM f.check_expr THEN
+                          format('WITH CHECK %s instead of %s', coalesce(f.f_check, 'nothing'), coalesce(f.check_expr, 'nothing')) END))
+    FROM found f
+    WHERE f.present
+      AND (f.f_cmd IS DISTINCT FROM f.polcmd
+           OR f.f_permissive IS DISTINCT FROM f.permissive
+           OR f.f_roles IS DISTINCT FROM '{0}'::oid[]
+           OR (f.f_qual IS DISTINCT FROM f.qual AND f.f_qual IS DISTINCT FROM f.qual_alt)
+           OR f.f_check IS DISTINCT FROM f.check_expr)
+    UNION ALL
+    SELECT d.relid::regclass::text,
+           format('%s of isolated table %s without kalix isolation: queried directly, it shows the rows of every account',
+                  CASE WHEN c.relispartition THEN 'partition' ELSE 'child table' END,
+                  string_agg(DISTINCT d.base::regclass::text, ', '))
+    FROM descendants d JOIN pg_class c ON c.oid = d.relid
+    WHERE NOT EXISTS (SELECT 1 FROM registered r WHERE r.relid = d.relid)
+    GROUP BY d.relid, c.relispartition
+    UNION ALL
+    SELECT v.relid::regclass::text,
+           CASE c.relkind
+               WHEN 'm' THEN format('materialized view over isolated table %s: it keeps the rows its owner saw at refresh, without row-level security',
+                                    string_agg(DISTINCT v.base::regclass::text, ', '))
+               ELSE format('view over isolated table %s without security_invoker: the table''s policies are checked as the view''s owner, and not at all when the owner is a superuser or has BYPASSRLS',
+                           string_agg(DISTINCT v.base::regclass::text, ', '))
+           END
+    FROM readers v JOIN pg_class c ON c.oid = v.relid
+    WHERE c.relkind = 'm'
+       OR (c.relkind = 'v' AND NOT EXISTS (
+               SELECT 1 FROM pg_options_to_table(c.reloptions) o
+               WHERE o.option_name = 'security_invoker' AND o.option_value::boolean))
+    GROUP BY v.relid, c.relkind
+    UNION ALL
+    SELECT p.oid::regprocedure::text,
+           'SECURITY DEFINER function without a pinned search_path: a caller''s search_path can substitute the objects it names'
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.prosecdef
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS s WHERE s LIKE 'search\_path=%')
+) AS problems (object, problem)
+ORDER BY object, problem;
+$$;
+COMMENT ON FUNCTION kalix.lint() IS 'lists what weakens account isolation: RLS off or not forced, altered kalix policies, unisolated partitions, views without security_invoker, SECURITY DEFINER functions without a pinned search_path';

@@ -33,7 +33,7 @@ CREATE TABLE kalix.accounts (
     created_by  uuid REFERENCES kalix.logins (id),
     archived_at timestamptz,
     CONSTRAINT accounts_name_check
-        CHECK (name OPERATOR(pg_catalog.=) pg_catalog.btrim(name)
+        CHECK (name OPERATOR(pg_catalog.=) pg_catalog.btrim(name, E' \t\n\r\f\x0B')
                AND pg_catalog.length(name) OPERATOR(pg_catalog.>=) 1
                AND pg_catalog.length(name) OPERATOR(pg_catalog.<=) 200),
     CONSTRAINT accounts_parent_check CHECK (parent_id OPERATOR(pg_catalog.<>) id)
@@ -243,7 +243,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     me uuid := kalix.current_login();
-    clean_name text := pg_catalog.btrim(create_account.name);
+    -- trimmed of every kind of white space, not only blanks
+    clean_name text := pg_catalog.btrim(create_account.name, E' \t\n\r\f\x0B');
     current uuid;
     my_role kalix.account_role;
     new_id uuid;

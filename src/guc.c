@@ -264,7 +264,13 @@ KalixSettingAccount(pg_uuid_t *account)
 
 	if (s == NULL || !s->set)
 		return false;
-	if (kalix_account_scope == KALIX_SCOPE_TRANSACTION &&
+
+	/*
+	 * A parallel worker restores the leader's value in a transaction of its
+	 * own, so its lxid says nothing; the leader cleared a lapsed value before
+	 * the query started (KalixClearStaleAccount), so the copy is what it sees.
+	 */
+	if (kalix_account_scope == KALIX_SCOPE_TRANSACTION && !IsParallelWorker() &&
 		(s->lxid == InvalidLocalTransactionId || s->lxid != KalixCurrentLxid()))
 		return false;
 	*account = s->id;

@@ -53,5 +53,5 @@ sh_todo=$(grep -cE '^not ok [0-9]+.*# *[Tt][Oo][Dd][Oo]' "$log" || true)
 passed=$((regress_ok + ${tap_total:-0} - tap_failed + sh_passed))
 failed=$((regress_failed + tap_failed + sh_failed))
 [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
-echo "kalix: $passed passed, $failed failed"
+echo "kalix: $passed passed, $failed failed, $sh_skipped skipped"
 exit $status

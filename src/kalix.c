@@ -25,7 +25,7 @@ _PG_init(void)
 
 	/*
 	 * Loaded in the middle of a query, after the executor hook would have
-	 * run: drop a lapsed account now, before parallel workers can copy it.
+	 * run: drop lapsed settings now, before parallel workers can copy it.
 	 */
-	KalixClearStaleAccount();
+	KalixClearStaleSettings();
 }

@@ -183,10 +183,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    clean_email text := pg_catalog.btrim(email);
+    clean_email text := pg_catalog.btrim(email, E' \t\n\r\f\x0B');
     new_id uuid;
 BEGIN
-    IF clean_email IS NULL OR clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+    IF email IS NULL THEN
+        RAISE EXCEPTION 'email must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
         RAISE EXCEPTION 'invalid email address "%"', email
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'An email address has one "@" with text on both sides and no blanks.';
@@ -724,7 +728,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    clean_name text := pg_catalog.btrim(update_account.name);
+    clean_name text := pg_catalog.btrim(update_account.name, E' \t\n\r\f\x0B');
     old record;
     changes jsonb := '{}';
 BEGIN

@@ -39,6 +39,9 @@ SELECT kalix.create_login('al ice@identity.test');
 SELECT kalix.create_login('@identity.test');
 SELECT kalix.create_login('   ');
 SELECT kalix.create_login(NULL);
+-- White space around an email is trimmed, tabs and newlines included.
+SELECT kalix.create_login(E'\t erin@identity.test\n') AS erin \gset
+SELECT email FROM kalix.logins WHERE id = :'erin';
 -- Unknown database role, and a role that already has a login.
 SELECT kalix.create_login('dave@identity.test', 'Dave', 'identity_no_such_role');
 SELECT kalix.create_login('dave@identity.test', 'Dave', 'identity_alice');

@@ -7,9 +7,9 @@ OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/hier
 DATA = kalix_accounts--1.0.sql
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
-REGRESS = identity accounts isolation attacks hierarchy
+REGRESS = identity accounts isolation attacks team lint hierarchy
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
-ISOLATION = revoke_membership rollback_switch hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive
+ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts
 
 PG_CONFIG ?= pg_config

@@ -33,7 +33,7 @@ CREATE TABLE kalix.accounts (
     created_by  uuid REFERENCES kalix.logins (id),
     archived_at timestamptz,
     CONSTRAINT accounts_name_check
-        CHECK (name OPERATOR(pg_catalog.=) pg_catalog.btrim(name)
+        CHECK (name OPERATOR(pg_catalog.=) pg_catalog.btrim(name, E' \t\n\r\f\x0B')
                AND pg_catalog.length(name) OPERATOR(pg_catalog.>=) 1
                AND pg_catalog.length(name) OPERATOR(pg_catalog.<=) 200),
     CONSTRAINT accounts_parent_check CHECK (parent_id OPERATOR(pg_catalog.<>) id)
@@ -183,10 +183,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    clean_email text := pg_catalog.btrim(email);
+    clean_email text := pg_catalog.btrim(email, E' \t\n\r\f\x0B');
     new_id uuid;
 BEGIN
-    IF clean_email IS NULL OR clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+    IF email IS NULL THEN
+        RAISE EXCEPTION 'email must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
         RAISE EXCEPTION 'invalid email address "%"', email
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'An email address has one "@" with text on both sides and no blanks.';
@@ -243,7 +247,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     me uuid := kalix.current_login();
-    clean_name text := pg_catalog.btrim(create_account.name);
+    -- trimmed of every kind of white space, not only blanks
+    clean_name text := pg_catalog.btrim(create_account.name, E' \t\n\r\f\x0B');
     current uuid;
     my_role kalix.account_role;
     new_id uuid;
@@ -430,6 +435,515 @@ $$;
 COMMENT ON FUNCTION kalix.forget_dropped_tables() IS 'event trigger: unregisters dropped isolated tables';
 CREATE EVENT TRIGGER kalix_forget_dropped_tables ON sql_drop
     EXECUTE FUNCTION kalix.forget_dropped_tables();
+
+------------------------------------------------------------------------------
+-- Team management: members and roles, copying users, account updates
+--
+-- Role rules, checked against kalix.memberships itself (not the backend cache)
+-- after the account row is locked:
+--   * only an admin or owner of an unarchived account manages its members;
+--   * nobody grants a role above their own: admins grant member and admin,
+--     owners grant any role;
+--   * an admin cannot change the role of an owner nor remove one: only owners
+--     touch owners (an admin may change or remove other admins and itself);
+--   * the last owner of an account can be neither demoted nor removed.
+--
+-- Every function that changes an account's memberships first locks the
+-- account row FOR NO KEY UPDATE (kalix.require_admin).  That serialises all
+-- membership changes of one account, so in READ COMMITTED each later
+-- statement reads what a concurrent change committed: two owners demoting or
+-- removing each other run one after the other, and the second sees the first's
+-- result.  NO KEY UPDATE rather than UPDATE keeps foreign-key checks of
+-- application tables referencing the account from waiting.  The owners'
+-- membership rows are locked as well when they are counted, so a REPEATABLE
+-- READ transaction whose snapshot missed a concurrent owner change fails with
+-- a serialization error instead of counting stale owners.
+------------------------------------------------------------------------------
+
+-- Internal: locks nothing or the account row, then returns the current login's
+-- role there if it may administer it; raises otherwise.
+CREATE FUNCTION kalix.require_admin(account uuid, doing text, lock_account boolean)
+RETURNS kalix.account_role
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me uuid := kalix.current_login();
+    archived timestamptz;
+    my_role kalix.account_role;
+BEGIN
+    IF me IS NULL THEN
+        RAISE EXCEPTION 'no current login'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
+    END IF;
+    IF lock_account THEN
+        SELECT a.archived_at INTO archived
+        FROM kalix.accounts a WHERE a.id = account
+        FOR NO KEY UPDATE;
+        -- a new statement, hence (in READ COMMITTED) a snapshot taken after the lock
+        IF FOUND THEN
+            SELECT m.role INTO my_role
+            FROM kalix.memberships m
+            WHERE m.account_id = account
+              AND m.login_id = me
+            FOR SHARE;
+        END IF;
+    ELSE
+        SELECT a.archived_at, m.role INTO archived, my_role
+        FROM kalix.accounts a
+        JOIN kalix.memberships m ON m.account_id = a.id
+        WHERE a.id = account AND m.login_id = me;
+    END IF;
+    IF my_role IS NULL THEN
+        RAISE EXCEPTION 'permission denied for account "%"', account
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The current login is not a member of this account.';
+    END IF;
+    IF archived IS NOT NULL THEN
+        RAISE EXCEPTION 'account "%" is archived', account
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'An archived account can no longer be worked in.';
+    END IF;
+    IF my_role < 'admin'::kalix.account_role THEN
+        RAISE EXCEPTION 'permission denied for account "%"', account
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Only an admin or owner of the account may %s.', doing);
+    END IF;
+    RETURN my_role;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.require_admin(uuid, text, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.require_admin(uuid, text, boolean) IS 'internal: the current login''s role in an account it administers, optionally locking the account row; raises otherwise';
+
+-- Internal: refuses to grant a role above the granter's own.
+CREATE FUNCTION kalix.check_grantable(account uuid, granted kalix.account_role, my_role kalix.account_role)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF granted > my_role THEN
+        RAISE EXCEPTION 'permission denied to grant role "%" in account "%"', granted, account
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The current login is an %s of this account and can grant roles up to %s.', my_role, my_role);
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.check_grantable(uuid, kalix.account_role, kalix.account_role) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.check_grantable(uuid, kalix.account_role, kalix.account_role) IS 'internal: raises when a role above the granter''s own is granted';
+
+-- Internal: locks a login's membership row and returns its role; raises when there is none.
+CREATE FUNCTION kalix.lock_membership(account uuid, login uuid)
+RETURNS kalix.account_role
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    old_role kalix.account_role;
+BEGIN
+    SELECT m.role INTO old_role
+    FROM kalix.memberships m
+    WHERE m.account_id = account AND m.login_id = login
+    FOR UPDATE;
+    IF FOUND THEN
+        RETURN old_role;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM kalix.logins l WHERE l.id = login) THEN
+        RAISE EXCEPTION 'login "%" does not exist', login
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    RAISE EXCEPTION 'login "%" is not a member of account "%"', login, account
+        USING ERRCODE = 'undefined_object',
+              HINT = 'Add it with kalix.add_member().';
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.lock_membership(uuid, uuid) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.lock_membership(uuid, uuid) IS 'internal: locks a membership row and returns its role; raises when the login is not a member';
+
+-- Internal: refuses to demote or remove the last owner of an account.
+CREATE FUNCTION kalix.keep_an_owner(account uuid, login uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owners bigint;
+BEGIN
+    -- The caller holds the account row lock; locking the owners' rows makes a
+    -- stale REPEATABLE READ snapshot fail rather than miscount.
+    SELECT count(*) INTO owners
+    FROM (SELECT 1 FROM kalix.memberships m
+          WHERE m.account_id = account
+            AND m.role = 'owner'::kalix.account_role
+          FOR UPDATE) o;
+    IF owners <= 1 THEN
+        RAISE EXCEPTION 'login "%" is the last owner of account "%"', login, account
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'An account always keeps at least one owner.',
+                  HINT = 'Make another member an owner first.';
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.keep_an_owner(uuid, uuid) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.keep_an_owner(uuid, uuid) IS 'internal: raises when an owner about to be demoted or removed is the account''s last one';
+
+-- Internal: raises null_value_not_allowed naming the argument when it is NULL.
+CREATE FUNCTION kalix.require_argument(value anyelement, argument text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION '% must not be null', argument
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.require_argument(anyelement, text) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.require_argument(anyelement, text) IS 'internal: raises when a required argument is NULL';
+
+CREATE FUNCTION kalix.add_member(account uuid, login uuid, role kalix.account_role DEFAULT 'member')
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    my_role kalix.account_role;
+    old_role kalix.account_role;
+BEGIN
+    PERFORM kalix.require_argument(add_member.account, 'account');
+    PERFORM kalix.require_argument(add_member.login, 'login');
+    PERFORM kalix.require_argument(add_member.role, 'role');
+    my_role := kalix.require_admin(add_member.account, 'manage its members', true);
+    PERFORM kalix.check_grantable(add_member.account, add_member.role, my_role);
+    IF NOT EXISTS (SELECT 1 FROM kalix.logins l WHERE l.id = add_member.login) THEN
+        RAISE EXCEPTION 'login "%" does not exist', add_member.login
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    INSERT INTO kalix.memberships (account_id, login_id, role)
+    VALUES (add_member.account, add_member.login, add_member.role)
+    ON CONFLICT (account_id, login_id) DO NOTHING;
+    IF NOT FOUND THEN
+        SELECT m.role INTO old_role FROM kalix.memberships m
+        WHERE m.account_id = add_member.account AND m.login_id = add_member.login;
+        RAISE EXCEPTION 'login "%" is already a member of account "%"', add_member.login, add_member.account
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = format('Its role there is %s.', old_role),
+                  HINT = 'Change its role with kalix.set_member_role().';
+    END IF;
+    PERFORM kalix.write_audit('add_member', add_member.account,
+        jsonb_build_object('login_id', add_member.login, 'role', add_member.role));
+END
+$$;
+COMMENT ON FUNCTION kalix.add_member(uuid, uuid, kalix.account_role) IS 'makes a login a member of an account (admin; roles up to one''s own)';
+
+CREATE FUNCTION kalix.set_member_role(account uuid, login uuid, role kalix.account_role)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    my_role kalix.account_role;
+    old_role kalix.account_role;
+BEGIN
+    PERFORM kalix.require_argument(set_member_role.account, 'account');
+    PERFORM kalix.require_argument(set_member_role.login, 'login');
+    PERFORM kalix.require_argument(set_member_role.role, 'role');
+    my_role := kalix.require_admin(set_member_role.account, 'manage its members', true);
+    PERFORM kalix.check_grantable(set_member_role.account, set_member_role.role, my_role);
+    old_role := kalix.lock_membership(set_member_role.account, set_member_role.login);
+    IF old_role > my_role THEN
+        RAISE EXCEPTION 'permission denied to change the role of login "%" in account "%"',
+                set_member_role.login, set_member_role.account
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The login is an owner; only an owner may change the role of an owner.';
+    END IF;
+    IF old_role = set_member_role.role THEN
+        RETURN;
+    END IF;
+    IF old_role = 'owner' THEN
+        PERFORM kalix.keep_an_owner(set_member_role.account, set_member_role.login);
+    END IF;
+    UPDATE kalix.memberships m SET role = set_member_role.role
+    WHERE m.account_id = set_member_role.account AND m.login_id = set_member_role.login;
+    PERFORM kalix.write_audit('set_member_role', set_member_role.account,
+        jsonb_build_object('login_id', set_member_role.login, 'old_role', old_role,
+                           'new_role', set_member_role.role));
+END
+$$;
+COMMENT ON FUNCTION kalix.set_member_role(uuid, uuid, kalix.account_role) IS 'changes a member''s role (admin; roles up to one''s own; the last owner stays)';
+
+CREATE FUNCTION kalix.remove_member(account uuid, login uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    my_role kalix.account_role;
+    old_role kalix.account_role;
+BEGIN
+    PERFORM kalix.require_argument(remove_member.account, 'account');
+    PERFORM kalix.require_argument(remove_member.login, 'login');
+    my_role := kalix.require_admin(remove_member.account, 'manage its members', true);
+    old_role := kalix.lock_membership(remove_member.account, remove_member.login);
+    IF old_role > my_role THEN
+        RAISE EXCEPTION 'permission denied to remove login "%" from account "%"',
+                remove_member.login, remove_member.account
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The login is an owner; only an owner may remove an owner.';
+    END IF;
+    IF old_role = 'owner' THEN
+        PERFORM kalix.keep_an_owner(remove_member.account, remove_member.login);
+    END IF;
+    DELETE FROM kalix.memberships m
+    WHERE m.account_id = remove_member.account AND m.login_id = remove_member.login;
+    PERFORM kalix.write_audit('remove_member', remove_member.account,
+        jsonb_build_object('login_id', remove_member.login, 'old_role', old_role));
+END
+$$;
+COMMENT ON FUNCTION kalix.remove_member(uuid, uuid) IS 'removes a login from an account (admin; only owners remove owners; the last owner stays)';
+
+CREATE FUNCTION kalix.copy_users(source uuid, target uuid)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    my_role kalix.account_role;
+    added integer;
+    members jsonb;
+BEGIN
+    PERFORM kalix.require_argument(copy_users.source, 'source');
+    PERFORM kalix.require_argument(copy_users.target, 'target');
+    IF copy_users.source = copy_users.target THEN
+        RAISE EXCEPTION 'cannot copy the users of account "%" into itself', copy_users.source
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM kalix.require_admin(copy_users.source, 'copy its users', false);
+    my_role := kalix.require_admin(copy_users.target, 'copy users into it', true);
+    -- The target's lock serialises concurrent copies; ON CONFLICT leaves every
+    -- existing membership (also one a concurrent transaction just made) alone.
+    WITH inserted AS (
+        INSERT INTO kalix.memberships AS m (account_id, login_id, role)
+        SELECT copy_users.target, s.login_id, LEAST(s.role, my_role)
+        FROM kalix.memberships s
+        WHERE s.account_id = copy_users.source
+        ON CONFLICT (account_id, login_id) DO NOTHING
+        RETURNING m.login_id, m.role
+    )
+    SELECT count(*), jsonb_agg(jsonb_build_object('login_id', i.login_id, 'role', i.role) ORDER BY i.login_id)
+    INTO added, members
+    FROM inserted i;
+    IF added > 0 THEN
+        PERFORM kalix.write_audit('copy_users', copy_users.target,
+            jsonb_build_object('source_id', copy_users.source, 'added', added, 'members', members));
+    END IF;
+    RETURN added;
+END
+$$;
+COMMENT ON FUNCTION kalix.copy_users(uuid, uuid) IS 'adds the source account''s members missing in the target, roles capped at the caller''s; returns how many were added';
+
+CREATE FUNCTION kalix.update_account(account uuid, name text DEFAULT NULL, settings jsonb DEFAULT NULL,
+                                     branding jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    clean_name text := pg_catalog.btrim(update_account.name, E' \t\n\r\f\x0B');
+    old record;
+    changes jsonb := '{}';
+BEGIN
+    PERFORM kalix.require_argument(update_account.account, 'account');
+    PERFORM kalix.require_admin(update_account.account, 'change it', true);
+    IF update_account.name IS NOT NULL AND clean_name = '' THEN
+        RAISE EXCEPTION 'account name must not be empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF length(clean_name) > 200 THEN
+        RAISE EXCEPTION 'account name "%..." is too long', left(clean_name, 20)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('An account name has at most 200 characters; this one has %s.', length(clean_name));
+    END IF;
+    IF jsonb_typeof(update_account.settings) <> 'object' THEN
+        RAISE EXCEPTION 'account settings must be a JSON object, not %', jsonb_typeof(update_account.settings)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Settings and branding are JSON objects of keys and values.';
+    END IF;
+    IF jsonb_typeof(update_account.branding) <> 'object' THEN
+        RAISE EXCEPTION 'account branding must be a JSON object, not %', jsonb_typeof(update_account.branding)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Settings and branding are JSON objects of keys and values.';
+    END IF;
+
+    SELECT a.name, a.settings, a.branding INTO old
+    FROM kalix.accounts a WHERE a.id = update_account.account;
+    IF clean_name <> old.name THEN
+        changes := changes || jsonb_build_object('name', jsonb_build_object('old', old.name, 'new', clean_name));
+    END IF;
+    IF update_account.settings <> old.settings THEN
+        changes := changes || jsonb_build_object('settings',
+            jsonb_build_object('old', old.settings, 'new', update_account.settings));
+    END IF;
+    IF update_account.branding <> old.branding THEN
+        changes := changes || jsonb_build_object('branding',
+            jsonb_build_object('old', old.branding, 'new', update_account.branding));
+    END IF;
+    IF changes = '{}' THEN
+        RETURN;
+    END IF;
+    UPDATE kalix.accounts a
+    SET name = coalesce(clean_name, a.name),
+        settings = coalesce(update_account.settings, a.settings),
+        branding = coalesce(update_account.branding, a.branding)
+    WHERE a.id = update_account.account;
+    PERFORM kalix.write_audit('update_account', update_account.account, changes);
+END
+$$;
+COMMENT ON FUNCTION kalix.update_account(uuid, text, jsonb, jsonb) IS 'changes an account''s name, settings or branding (admin); NULL leaves a field unchanged';
+
+------------------------------------------------------------------------------
+-- lint: what weakens isolation
+------------------------------------------------------------------------------
+
+-- Reads only catalogs that every role may read, so it runs with the caller's
+-- rights.  The pinned search_path makes pg_get_expr and regclass print
+-- schema-qualified names, so expressions compare exactly.
+CREATE FUNCTION kalix.lint()
+RETURNS TABLE (object text, problem text)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH RECURSIVE registered AS (
+    SELECT t.tbl::oid AS relid, t.account_column, t.inherited
+    FROM kalix.isolated_tables t
+),
+-- The policies kalix.enable_isolation creates, with the expressions it writes.
+expected AS (
+    SELECT r.relid, e.polname, e.polcmd, e.permissive, e.qual, e.qual_alt, e.check_expr
+    FROM registered r,
+         LATERAL (SELECT format('(%I = kalix.current_account())', r.account_column) AS mine,
+                         format('(%I = ANY (kalix.lineage()))', r.account_column) AS lineage) x,
+         LATERAL (VALUES
+             ('kalix_permit', '*', true,  'true',  NULL::text, 'true'),
+             ('kalix_select', 'r', false, x.mine,  CASE WHEN r.inherited THEN x.lineage END, NULL),
+             ('kalix_insert', 'a', false, NULL,    NULL, x.mine),
+             ('kalix_update', 'w', false, x.mine,  NULL, x.mine),
+             ('kalix_delete', 'd', false, x.mine,  NULL, NULL)
+         ) AS e (polname, polcmd, permissive, qual, qual_alt, check_expr)
+),
+found AS (
+    SELECT e.*, p.oid IS NOT NULL AS present, p.polcmd::text AS f_cmd,
+           p.polpermissive AS f_permissive, p.polroles AS f_roles,
+           pg_get_expr(p.polqual, p.polrelid) AS f_qual,
+           pg_get_expr(p.polwithcheck, p.polrelid) AS f_check
+    FROM expected e
+    LEFT JOIN pg_policy p ON p.polrelid = e.relid AND p.polname = e.polname
+),
+cmd_name (code, word) AS (
+    VALUES ('*', 'ALL'), ('r', 'SELECT'), ('a', 'INSERT'), ('w', 'UPDATE'), ('d', 'DELETE')
+),
+-- Tables inheriting from a registered table, at any depth, with that table.
+descendants (relid, base) AS (
+    SELECT i.inhrelid, i.inhparent
+    FROM pg_inherits i JOIN registered r ON r.relid = i.inhparent
+    UNION
+    SELECT i.inhrelid, d.base
+    FROM pg_inherits i JOIN descendants d ON d.relid = i.inhparent
+),
+-- Views and materialized views reading a registered table, directly or through other views.
+readers (relid, base) AS (
+    SELECT rw.ev_class, r.relid
+    FROM registered r
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = r.relid
+                    AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite rw ON rw.oid = d.objid
+    WHERE rw.ev_class <> r.relid
+    UNION
+    SELECT rw.ev_class, v.base
+    FROM readers v
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = v.relid
+                    AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite rw ON rw.oid = d.objid
+    WHERE rw.ev_class <> v.relid
+)
+SELECT object, problem FROM (
+    SELECT c.oid::regclass::text,
+           'row-level security is disabled, so the kalix policies are not applied'
+    FROM registered r JOIN pg_class c ON c.oid = r.relid
+    WHERE NOT c.relrowsecurity
+    UNION ALL
+    SELECT c.oid::regclass::text,
+           'row-level security is not forced, so the table''s owner bypasses the kalix policies'
+    FROM registered r JOIN pg_class c ON c.oid = r.relid
+    WHERE NOT c.relforcerowsecurity
+    UNION ALL
+    SELECT f.relid::regclass::text,
+           format('policy %s is missing', f.polname)
+    FROM found f
+    WHERE NOT f.present
+    UNION ALL
+    SELECT f.relid::regclass::text,
+           format('policy %s differs from what kalix.enable_isolation creates: %s', f.polname,
+                  concat_ws('; ',
+                      CASE WHEN f.f_cmd IS DISTINCT FROM f.polcmd THEN
+                          format('FOR %s instead of FOR %s',
+                                 (SELECT word FROM cmd_name WHERE code = f.f_cmd),
+                                 (SELECT word FROM cmd_name WHERE code = f.polcmd)) END,
+                      CASE WHEN f.f_permissive IS DISTINCT FROM f.permissive THEN
+                          format('AS %s instead of AS %s',
+                                 CASE WHEN f.f_permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                                 CASE WHEN f.permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END) END,
+                      CASE WHEN f.f_roles IS DISTINCT FROM '{0}'::oid[] THEN
+                          format('TO %s instead of TO PUBLIC',
+                                 (SELECT string_agg(CASE WHEN o = 0 THEN 'PUBLIC' ELSE quote_ident(o::regrole::text) END, ', ')
+                                  FROM unnest(f.f_roles) AS o)) END,
+                      CASE WHEN f.f_qual IS DISTINCT FROM f.qual AND f.f_qual IS DISTINCT FROM f.qual_alt THEN
+                          format('USING %s instead of %s', coalesce(f.f_qual, 'nothing'), coalesce(f.qual, 'nothing')) END,
+                      CASE WHEN f.f_check IS DISTINCT FROM f.check_expr THEN
+                          format('WITH CHECK %s instead of %s', coalesce(f.f_check, 'nothing'), coalesce(f.check_expr, 'nothing')) END))
+    FROM found f
+    WHERE f.present
+      AND (f.f_cmd IS DISTINCT FROM f.polcmd
+           OR f.f_permissive IS DISTINCT FROM f.permissive
+           OR f.f_roles IS DISTINCT FROM '{0}'::oid[]
+           OR (f.f_qual IS DISTINCT FROM f.qual AND f.f_qual IS DISTINCT FROM f.qual_alt)
+           OR f.f_check IS DISTINCT FROM f.check_expr)
+    UNION ALL
+    SELECT d.relid::regclass::text,
+           format('%s of isolated table %s without kalix isolation: queried directly, it shows the rows of every account',
+                  CASE WHEN c.relispartition THEN 'partition' ELSE 'child table' END,
+                  string_agg(DISTINCT d.base::regclass::text, ', '))
+    FROM descendants d JOIN pg_class c ON c.oid = d.relid
+    WHERE NOT EXISTS (SELECT 1 FROM registered r WHERE r.relid = d.relid)
+    GROUP BY d.relid, c.relispartition
+    UNION ALL
+    SELECT v.relid::regclass::text,
+           CASE c.relkind
+               WHEN 'm' THEN format('materialized view over isolated table %s: it keeps the rows its owner saw at refresh, without row-level security',
+                                    string_agg(DISTINCT v.base::regclass::text, ', '))
+               ELSE format('view over isolated table %s without security_invoker: the table''s policies are checked as the view''s owner, and not at all when the owner is a superuser or has BYPASSRLS',
+                           string_agg(DISTINCT v.base::regclass::text, ', '))
+           END
+    FROM readers v JOIN pg_class c ON c.oid = v.relid
+    WHERE c.relkind = 'm'
+       OR (c.relkind = 'v' AND NOT EXISTS (
+               SELECT 1 FROM pg_options_to_table(c.reloptions) o
+               WHERE o.option_name = 'security_invoker' AND o.option_value::boolean))
+    GROUP BY v.relid, c.relkind
+    UNION ALL
+    SELECT p.oid::regprocedure::text,
+           'SECURITY DEFINER function without a pinned search_path: a caller''s search_path can substitute the objects it names'
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.prosecdef
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS s WHERE s LIKE 'search\_path=%')
+) AS problems (object, problem)
+ORDER BY object, problem;
+$$;
+COMMENT ON FUNCTION kalix.lint() IS 'lists what weakens account isolation: RLS off or not forced, altered kalix policies, unisolated partitions, views without security_invoker, SECURITY DEFINER functions without a pinned search_path';
 
 ------------------------------------------------------------------------------
 -- Child accounts: hierarchy functions, linking, archiving, billing

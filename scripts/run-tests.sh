@@ -1,20 +1,28 @@
 #!/bin/sh
 # Builds and installs kalix_accounts, then runs every suite -- pg_regress,
 # isolation specs, pgTAP -- against the server the PG* variables point to
-# (`make test` runs this inside a throwaway `pg_virtualenv -t` cluster).
-# Prints the diffs of a failing suite and exits non-zero.
+# (`make test` runs this inside a throwaway `pg_virtualenv -t` cluster),
+# then the TAP scripts test/*.sh (PgBouncer, dump/restore, upgrades).
+# Prints the diffs of a failing suite, ends with one "N passed, N failed"
+# line over all suites, and exits non-zero when anything failed.
 set -u
 cd "$(dirname "$0")/.."
 PG_CONFIG=${PG_CONFIG:-pg_config}
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 echo "== build and install"
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null && $sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || exit 1
 
+rm -rf results output_iso regression.diffs regression.out
 status=0
 echo "== pg_regress and isolation specs (make installcheck)"
-if ! make -s installcheck PG_CONFIG="$PG_CONFIG"; then
+make -s installcheck PG_CONFIG="$PG_CONFIG" 2>&1 | tee "$log"
+regress_ok=$(grep -cE '^(ok|test|     ) .* \.\.\. ok' "$log" || true)
+regress_failed=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log" || true)
+if [ "$regress_failed" -gt 0 ] || grep -q 'make: \*\*\*' "$log"; then
     status=1
     for f in regression.diffs output_iso/regression.diffs; do
         [ -f "$f" ] && { echo "---- $f"; cat "$f"; }
@@ -25,10 +33,25 @@ echo "== pgTAP (pg_prove test/*.sql)"
 dropdb --if-exists kalix_tap >/dev/null 2>&1
 createdb kalix_tap &&
     psql -X -q -d kalix_tap -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION kalix_accounts' || exit 1
-if ! pg_prove -d kalix_tap test/*.sql; then
-    status=1
-fi
+pg_prove -d kalix_tap test/*.sql 2>&1 | tee "$log"
+tap_total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log")
+tap_failed=$(sed -n 's/^Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+grep -q '^Result: PASS' "$log" || status=1
 dropdb --if-exists kalix_tap
 
-if [ "$status" -eq 0 ]; then echo "== all suites passed"; else echo "== some suites FAILED"; fi
+echo "== TAP scripts (prove test/*.sh)"
+prove -v test/*.sh 2>&1 | tee "$log"
+grep -q '^Result: PASS' "$log" || status=1
+# Skipped tests and known failures (TODO) count neither as passed nor failed.
+sh_passed=$(grep -E '^ok [0-9]+' "$log" | grep -cviE '# *skip' || true)
+sh_failed=$(grep -E '^not ok [0-9]+' "$log" | grep -cviE '# *todo' || true)
+sh_skipped=$(grep -cE '^ok [0-9]+.*# *[Ss][Kk][Ii][Pp]' "$log" || true)
+sh_todo=$(grep -cE '^not ok [0-9]+.*# *[Tt][Oo][Dd][Oo]' "$log" || true)
+[ $((sh_skipped + sh_todo)) -eq 0 ] ||
+    echo "test/*.sh: $sh_skipped skipped, $sh_todo known failures (TODO)"
+
+passed=$((regress_ok + ${tap_total:-0} - tap_failed + sh_passed))
+failed=$((regress_failed + tap_failed + sh_failed))
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "kalix: $passed passed, $failed failed, $sh_skipped skipped"
 exit $status

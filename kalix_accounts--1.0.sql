@@ -962,6 +962,10 @@ COMMENT ON FUNCTION kalix.lint() IS 'lists what weakens account isolation: RLS o
 -- that a transaction committed after our snapshot fails with
 -- serialization_failure, so a stale snapshot can never let a cycle through
 -- (the application retries, as it must for any serialization failure).
+-- After the lock the caller's role is checked again from the table with the
+-- membership row locked FOR SHARE (kalix.locked_role), account row first and
+-- memberships second as the team functions do, so a membership removed
+-- meanwhile is not acted on and the two kinds of change never deadlock.
 -- Reads (lineage() and the policies) take no lock: they use the backend cache.
 CREATE TABLE kalix.hierarchy_lock (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -982,6 +986,22 @@ AS $$
 $$;
 REVOKE EXECUTE ON FUNCTION kalix.lock_hierarchy() FROM PUBLIC;
 COMMENT ON FUNCTION kalix.lock_hierarchy() IS 'internal: serialises changes to the account hierarchy until the transaction ends';
+
+-- Internal: the current login's role in an account, read from the table after
+-- the hierarchy lock with the membership row locked FOR SHARE, so that a
+-- membership removed or changed meanwhile is seen (READ COMMITTED) or fails
+-- the transaction with a serialization error (REPEATABLE READ).
+CREATE FUNCTION kalix.locked_role(account uuid) RETURNS kalix.account_role
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT m.role FROM kalix.memberships m
+    WHERE m.account_id OPERATOR(pg_catalog.=) account
+      AND m.login_id OPERATOR(pg_catalog.=) kalix.current_login()
+    FOR SHARE;
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.locked_role(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.locked_role(uuid) IS 'internal: the current login''s role in an account, its membership row locked';
 
 -- Internal: the length of an account's lineage read from the table (not the
 -- cache) with the statement's snapshot, whether `seek` is in it, and whether
@@ -1087,7 +1107,14 @@ BEGIN
 
     PERFORM kalix.lock_hierarchy();
     -- From here on every read sees the hierarchy as the last change left it.
-    SELECT * INTO child_row FROM kalix.accounts a WHERE a.id = child;
+    -- The child's row is locked before memberships, in the order the team
+    -- functions use, so that the two never deadlock.
+    SELECT * INTO child_row FROM kalix.accounts a WHERE a.id = child FOR NO KEY UPDATE;
+    IF coalesce(kalix.locked_role(child) < 'admin' OR kalix.locked_role(parent) < 'admin', true) THEN
+        RAISE EXCEPTION 'permission denied to link account "%" under account "%"', child, parent
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only an admin or owner of both accounts may link them.';
+    END IF;
     SELECT * INTO parent_row FROM kalix.accounts a WHERE a.id = parent;
     IF child_row.archived_at IS NOT NULL OR parent_row.archived_at IS NOT NULL THEN
         RAISE EXCEPTION 'account "%" is archived',
@@ -1165,14 +1192,14 @@ BEGIN
     END IF;
     PERFORM kalix.lock_hierarchy();
     -- Read again: the parent may have changed while we waited for the lock.
-    SELECT a.parent_id INTO old_parent FROM kalix.accounts a WHERE a.id = child;
+    SELECT a.parent_id INTO old_parent FROM kalix.accounts a WHERE a.id = child FOR NO KEY UPDATE;
     IF old_parent IS NULL THEN
         RAISE EXCEPTION 'account "%" has no parent', child
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'It is already independent.';
     END IF;
-    IF NOT (coalesce(kalix.member_role(child) >= 'admin', false)
-            OR coalesce(kalix.member_role(old_parent) >= 'admin', false)) THEN
+    IF NOT (coalesce(kalix.locked_role(child) >= 'admin', false)
+            OR coalesce(kalix.locked_role(old_parent) >= 'admin', false)) THEN
         RAISE EXCEPTION 'permission denied to unlink account "%"', child
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'Only an admin or owner of the account or of its parent may unlink it.';
@@ -1208,7 +1235,14 @@ BEGIN
                   DETAIL = 'Only an owner of the account may archive it.';
     END IF;
     PERFORM kalix.lock_hierarchy();
-    SELECT a.archived_at INTO archived FROM kalix.accounts a WHERE a.id = archive_account.account;
+    -- The account row before memberships, as in the team functions.
+    SELECT a.archived_at INTO archived FROM kalix.accounts a
+    WHERE a.id = archive_account.account FOR NO KEY UPDATE;
+    IF coalesce(kalix.locked_role(account) < 'owner', true) THEN
+        RAISE EXCEPTION 'permission denied to archive account "%"', account
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only an owner of the account may archive it.';
+    END IF;
     IF archived IS NOT NULL THEN
         RAISE EXCEPTION 'account "%" is already archived', account
             USING ERRCODE = 'object_not_in_prerequisite_state';

@@ -382,7 +382,7 @@ DROP TABLE hier_doc_templates, hier_custom_terms, hier_billing_items, hier_billi
 DROP FUNCTION hier_name(uuid), hier_names(uuid[]);
 DELETE FROM kalix.audit_log WHERE account_id IN (SELECT id FROM kalix.accounts WHERE id::text LIKE '5a000000-%')
     OR login_id IN (SELECT id FROM kalix.logins WHERE email LIKE '%@hier.test')
-    OR detail->>'table' LIKE 'public.hier\_%';
+    OR detail->>'table' LIKE 'public.hier\_%' OR detail->>'email' LIKE '%@hier.test';
 DELETE FROM kalix.memberships WHERE login_id IN (SELECT id FROM kalix.logins WHERE email LIKE '%@hier.test');
 UPDATE kalix.accounts SET parent_id = NULL WHERE created_by IN (SELECT id FROM kalix.logins WHERE email LIKE '%@hier.test');
 DELETE FROM kalix.accounts WHERE created_by IN (SELECT id FROM kalix.logins WHERE email LIKE '%@hier.test');

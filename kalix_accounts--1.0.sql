@@ -1005,6 +1005,13 @@ CREATE FUNCTION kalix.npi_hash_extended(kalix.npi, bigint) RETURNS bigint
     LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'hashint8extended';
 COMMENT ON FUNCTION kalix.npi_hash_extended(kalix.npi, bigint) IS 'seeded 64-bit hash of kalix.npi';
 
+CREATE FUNCTION kalix.npi_smaller(kalix.npi, kalix.npi) RETURNS kalix.npi
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'int8smaller';
+COMMENT ON FUNCTION kalix.npi_smaller(kalix.npi, kalix.npi) IS 'the smaller of two kalix.npi values (for min)';
+CREATE FUNCTION kalix.npi_larger(kalix.npi, kalix.npi) RETURNS kalix.npi
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'int8larger';
+COMMENT ON FUNCTION kalix.npi_larger(kalix.npi, kalix.npi) IS 'the larger of two kalix.npi values (for max)';
+
 CREATE OPERATOR kalix.= (
     LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_eq,
     COMMUTATOR = OPERATOR(kalix.=), NEGATOR = OPERATOR(kalix.<>),
@@ -1051,6 +1058,17 @@ CREATE OPERATOR CLASS kalix.npi_hash_ops
         OPERATOR 1 kalix.=,
         FUNCTION 1 kalix.npi_hash(kalix.npi),
         FUNCTION 2 kalix.npi_hash_extended(kalix.npi, bigint);
+
+CREATE AGGREGATE kalix.min(kalix.npi) (
+    SFUNC = kalix.npi_smaller, STYPE = kalix.npi, COMBINEFUNC = kalix.npi_smaller,
+    SORTOP = OPERATOR(kalix.<), PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE kalix.min(kalix.npi) IS 'the smallest NPI';
+CREATE AGGREGATE kalix.max(kalix.npi) (
+    SFUNC = kalix.npi_larger, STYPE = kalix.npi, COMBINEFUNC = kalix.npi_larger,
+    SORTOP = OPERATOR(kalix.>), PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE kalix.max(kalix.npi) IS 'the largest NPI';
 
 CREATE TABLE kalix.account_npis (
     account_id uuid NOT NULL REFERENCES kalix.accounts (id),

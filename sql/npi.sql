@@ -184,7 +184,9 @@ TRUNCATE npi_numbers;
 INSERT INTO npi_numbers VALUES (-6, 'negative');
 COPY npi_numbers TO :'copy_file' (FORMAT binary);
 COPY npi_providers_copy FROM :'copy_file' (FORMAT binary);
-\! rm -f :copy_file
+-- The server removes its file.
+SELECT 'rm -f ' || :'copy_file' AS remove_copy_file \gset
+COPY (SELECT WHERE false) TO PROGRAM :'remove_copy_file';
 SELECT count(*) FROM npi_providers_copy;
 DROP TABLE npi_providers, npi_claims, npi_providers_copy, npi_numbers;
 

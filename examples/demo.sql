@@ -37,6 +37,42 @@ VALUES (:'sunrise', 'Jordan Smith', '2026-12-01 09:00'),
 SELECT kalix.create_account('Sunrise Downtown', child => true, copy_users => true) AS downtown \gset
 SELECT name, parent_id = :'sunrise' AS "child of Sunrise" FROM kalix.accounts WHERE id = :'downtown';
 
+-- Shared resources: appointment types defined at Sunrise are inherited by its
+-- children (read-only); Downtown may define its own, and the nearest one wins.
+RESET ROLE;
+CREATE TABLE appointment_types (
+    account_id uuid NOT NULL,
+    name text NOT NULL,
+    minutes int NOT NULL,
+    PRIMARY KEY (account_id, name)
+);
+SELECT kalix.enable_isolation('appointment_types', inherited => true);
+GRANT SELECT, INSERT, UPDATE, DELETE ON appointment_types TO rivera, sam;
+SET ROLE rivera;
+INSERT INTO appointment_types VALUES (:'sunrise', 'Initial visit', 60), (:'sunrise', 'Follow-up', 20);
+SELECT kalix.switch_account(:'downtown');
+INSERT INTO appointment_types VALUES (:'downtown', 'Initial visit', 45);
+SELECT kalix.lineage() = ARRAY[:'downtown', :'sunrise']::uuid[] AS "Downtown, then Sunrise";
+SELECT name, minutes, kalix.lineage_distance(account_id) AS distance
+FROM appointment_types ORDER BY name, distance;
+-- Nearest definition wins:
+SELECT DISTINCT ON (name) name, minutes FROM appointment_types
+ORDER BY name, kalix.lineage_distance(account_id);
+-- The parent pays for its children.
+SELECT kalix.billing_account() = :'sunrise' AS "Sunrise pays for Downtown";
+SELECT name, depth FROM kalix.billed_accounts() ORDER BY depth, name;
+SELECT path FROM kalix.account_tree ORDER BY path;
+
+-- Several NPIs per account; one is primary.
+SET search_path = "$user", public, kalix;
+SELECT kalix.add_npi(:'sunrise', '1234567893', 'Group NPI', is_primary => true);
+SELECT kalix.add_npi(:'sunrise', ' 808401245319599 ', 'Dr. Rivera');
+SELECT npi, label, is_primary FROM kalix.account_npis WHERE account_id = :'sunrise' ORDER BY npi;
+\set ON_ERROR_STOP 0
+SELECT '1234567890'::kalix.npi;
+\set ON_ERROR_STOP 1
+RESET search_path;
+
 -- The Switch tab lists her accounts; switching changes what every query sees.
 SELECT name, role, is_current FROM kalix.my_accounts();
 SELECT kalix.switch_account(:'downtown');
@@ -66,6 +102,20 @@ SET kalix.current_account = :'sunrise';
 SELECT count(*) AS "accounts Sam sees" FROM kalix.accounts;
 RESET ROLE;
 
+-- Dr. Rivera adds Sam to Downtown; he can now switch there, and sees
+-- Downtown's appointments and the appointment types it inherits.
+SET ROLE rivera;
+SELECT kalix.add_member(:'downtown', :'sam', 'member');
+RESET ROLE;
+SET ROLE sam;
+SELECT name, role FROM kalix.my_accounts();
+SELECT kalix.switch_account(:'downtown');
+SELECT patient FROM appointments;
+SELECT DISTINCT ON (name) name, minutes FROM appointment_types
+ORDER BY name, kalix.lineage_distance(account_id);
+RESET kalix.current_account;
+RESET ROLE;
+
 -- A trusted application role acts for whichever person is signed in.
 CREATE ROLE app LOGIN;
 GRANT SET ON PARAMETER kalix.current_login TO app;
@@ -80,4 +130,4 @@ SELECT count(*) AS "after the request's transaction" FROM appointments;
 RESET ROLE;
 
 -- Every change made through the functions is in the audit trail.
-SELECT action, detail->>'name' AS name FROM kalix.audit_log ORDER BY id;
+SELECT action, account_id IS NOT NULL AS "per account" FROM kalix.audit_log ORDER BY id;

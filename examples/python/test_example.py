@@ -21,6 +21,7 @@ import psycopg2
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kalix_app as app  # noqa: E402
 from sqlalchemy import text  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
 
 DB = "kalix_clients_py"
 ROLE = "kalix_clients_py_app"
@@ -69,6 +70,7 @@ class KalixAppTest(unittest.TestCase):
 
         # One pooled connection: every request runs on the same backend, so
         # whatever a request left behind would be seen by the next one.
+        cls.password = password
         cls.engine = e = app.make_engine(DB, ROLE, password, pool_size=1, max_overflow=0)
         cls.alice = app.sign_up(e, "alice@example.com", "Alice")
         cls.bob = app.sign_up(e, "bob@example.com", "Bob")
@@ -196,6 +198,20 @@ class KalixAppTest(unittest.TestCase):
         with app.request(e) as conn:
             self.assertEqual(tuple(self.state(conn)), (pid, None, "", 0, 0))
             self.assertEqual(conn.execute(text("SELECT count(*) FROM kalix.my_accounts()")).scalar_one(), 0)
+
+
+    def test_first_request_on_a_new_connection(self):
+        # The library loads during the first request; the login and account
+        # that request set still count (a new backend every time here).
+        fresh = app.make_engine(DB, ROLE, self.password, poolclass=NullPool)
+        try:
+            self.assertEqual(app.appointment_types(fresh, self.bob, self.downtown)[-1],
+                             ("Initial visit", 30, self.downtown))
+            self.assertEqual(app.switch_account(fresh, self.alice, self.harbor), "Harbor Practice")
+            with app.request(fresh, self.alice, self.sunrise) as conn:
+                self.assertEqual(tuple(self.state(conn))[1:], (self.alice, self.sunrise, 2, 1))
+        finally:
+            fresh.dispose()
 
 
 class TapResult(unittest.TestResult):

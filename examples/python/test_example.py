@@ -20,7 +20,7 @@ import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kalix_app as app  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
 DB = "kalix_clients_py"
@@ -172,7 +172,7 @@ class KalixAppTest(unittest.TestCase):
             self.assertEqual(tuple(self.state(conn)), (pid, None, "", 0, 0))
         with app.orm_request(e, self.bob, self.downtown) as session:
             self.assertEqual(session.execute(text("SELECT pg_backend_pid()")).scalar_one(), pid)
-            self.assertEqual(len(session.scalars(app.select(app.AppointmentType)).all()), 3)
+            self.assertEqual(len(session.scalars(select(app.AppointmentType)).all()), 3)
         with app.orm_request(e) as session:
             self.assertEqual(tuple(self.state(session.connection())), (pid, None, "", 0, 0))
 

@@ -4,7 +4,12 @@
 set -eu
 
 packages="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
-libtap-parser-sourcehandler-pgtap-perl postgresql-common pgbouncer python3-psycopg2"
+libtap-parser-sourcehandler-pgtap-perl postgresql-common pgbouncer python3-psycopg2 \
+python3-sqlalchemy"
+# Node.js and npm for examples/node: Debian's packages, only where no node
+# (or npm) is installed already, whatever its origin.
+command -v node >/dev/null 2>&1 || packages="$packages nodejs"
+command -v npm >/dev/null 2>&1 || packages="$packages npm"
 
 missing=""
 for p in $packages; do

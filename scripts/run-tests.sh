@@ -2,7 +2,8 @@
 # Builds and installs kalix_accounts, then runs every suite -- pg_regress,
 # isolation specs, pgTAP -- against the server the PG* variables point to
 # (`make test` runs this inside a throwaway `pg_virtualenv -t` cluster),
-# then the TAP scripts test/*.sh (PgBouncer, dump/restore, upgrades).
+# then the TAP scripts test/*.sh (PgBouncer, client examples, dump/restore,
+# upgrades).
 # Prints the diffs of a failing suite, ends with one "N passed, N failed"
 # line over all suites, and exits non-zero when anything failed.
 set -u

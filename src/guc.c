@@ -353,7 +353,8 @@ KalixDefineSettings(void)
 	/*
 	 * A value set before the library loaded counts as chosen in this
 	 * transaction only if this transaction set it (then the placeholder has a
-	 * stacked value); any other one is from an earlier transaction.
+	 * stacked value); any other one is from an earlier transaction.  Each of
+	 * the two settings is judged by its own placeholder.
 	 */
 	loading = true;
 	loading_lxid = PlaceholderSetInTransaction("kalix.current_account") ?
@@ -369,6 +370,9 @@ KalixDefineSettings(void)
 							   CheckCurrentAccount,
 							   AssignCurrentAccount,
 							   ShowCurrentAccount);
+
+	loading_lxid = PlaceholderSetInTransaction("kalix.current_login") ?
+		KalixCurrentLxid() : InvalidLocalTransactionId;
 
 	DefineCustomStringVariable("kalix.current_login",
 							   "The login on whose behalf a trusted application connection acts.",

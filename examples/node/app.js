@@ -1,0 +1,167 @@
+'use strict';
+// Request handlers of a web backend on kalix_accounts, with pg (node-postgres)
+// for the account functions and Knex for the application's tables.
+//
+// The application connects as one database role (granted SET ON PARAMETER
+// kalix.current_login and EXECUTE on kalix.create_login) and acts for many
+// people.  Every request is one transaction that first says, inside that
+// transaction, who is acting and in which account:
+//
+//   SELECT set_config('kalix.current_login', $1, true);
+//   SELECT kalix.switch_account($2, true);
+//
+// so nothing of one request stays on the pooled connection for the next one.
+// pgRequest() does this with a pg Pool, knexRequest() with a Knex transaction.
+// The handlers take the signed-in login and the account the user works in (in
+// a real backend both come from the web session).
+
+const { Pool } = require('pg');
+const knexFactory = require('knex');
+
+// The database refused: not a member, not an admin, no login (SQLSTATE 42501).
+class Forbidden extends Error {}
+
+// Turns insufficient_privilege into Forbidden, the web layer's 403.
+function mapError(err) {
+  return err && err.code === '42501' ? new Forbidden(err.message) : err;
+}
+
+
+class KalixApp {
+  // Logs in as the application role; host and port default to PGHOST/PGPORT.
+  constructor({ database, user, password, host, port, poolSize = 10 }) {
+    const connection = {
+      database, user, password, host, port,
+      connectionTimeoutMillis: 10000,
+      statement_timeout: 30000,
+    };
+    this.pool = new Pool({ ...connection, max: poolSize });
+    this.knex = knexFactory({
+      client: 'pg',
+      connection,
+      pool: { min: 0, max: poolSize },
+      acquireConnectionTimeout: 10000,
+    });
+  }
+
+  // Closes both pools.
+  async close() {
+    await Promise.all([this.pool.end(), this.knex.destroy()]);
+  }
+
+  // One request with pg: BEGIN, identify, fn(client), COMMIT (ROLLBACK on error).
+  async pgRequest({ login = null, account = null } = {}, fn) {
+    const client = await this.pool.connect();
+    let broken;
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT set_config('kalix.current_login', $1, true)", [login || '']);
+      if (account) {
+        await client.query('SELECT kalix.switch_account($1, true)', [account]);
+      } else {
+        await client.query("SELECT set_config('kalix.current_account', '', true)");
+      }
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e) => { broken = e; });
+      throw mapError(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  // One request with Knex: a transaction (rolled back on error), identified first.
+  async knexRequest({ login = null, account = null } = {}, fn) {
+    try {
+      return await this.knex.transaction(async (trx) => {
+        await trx.raw("SELECT set_config('kalix.current_login', ?, true)", [login || '']);
+        if (account) {
+          await trx.raw('SELECT kalix.switch_account(?, true)', [account]);
+        } else {
+          await trx.raw("SELECT set_config('kalix.current_account', '', true)");
+        }
+        return fn(trx);
+      });
+    } catch (err) {
+      throw mapError(err);
+    }
+  }
+
+  // --- request handlers ------------------------------------------------------
+
+  // Creates a login for a new user; returns its id.
+  async signUp(email, displayName = null) {
+    return this.pgRequest({}, async (c) =>
+      (await c.query('SELECT kalix.create_login($1, $2) AS id', [email, displayName])).rows[0].id);
+  }
+
+  // Creates an independent account owned by login; returns its id.
+  async openAccount(login, name) {
+    return this.pgRequest({ login }, async (c) =>
+      (await c.query('SELECT kalix.create_account($1) AS id', [name])).rows[0].id);
+  }
+
+  // Adds the login member to account (login must be an admin there).
+  async addMember(login, account, member, role = 'member') {
+    await this.pgRequest({ login, account }, (c) =>
+      c.query('SELECT kalix.add_member($1, $2, $3::kalix.account_role)', [account, member, role]));
+  }
+
+  // The Switch tab: the login's accounts, by name.
+  async listAccounts(login, account = null) {
+    return this.pgRequest({ login, account }, async (c) =>
+      (await c.query(`SELECT account_id AS id, name, role::text AS role, parent_id, is_current
+                      FROM kalix.my_accounts()`)).rows);
+  }
+
+  // Checks that login may work in account; returns its name (the web session then keeps the id).
+  async switchAccount(login, account) {
+    return this.pgRequest({ login, account }, async (c) =>
+      (await c.query('SELECT name FROM kalix.accounts WHERE id = kalix.current_account()')).rows[0].name);
+  }
+
+  // Creates a child of account with account's users copied; returns its id.
+  async createChild(login, account, name) {
+    return this.pgRequest({ login, account }, async (c) =>
+      (await c.query('SELECT kalix.create_account($1, child => true, copy_users => true) AS id',
+        [name])).rows[0].id);
+  }
+
+  // Defines an appointment type in account (account_id defaults to the current account); returns its id.
+  async addAppointmentType(login, account, name, minutes) {
+    return this.knexRequest({ login, account }, async (trx) =>
+      (await trx('appointment_types').insert({ name, minutes }).returning('id'))[0].id);
+  }
+
+  // Every appointment type the account can use, its ancestors' included.
+  async appointmentTypes(login, account) {
+    return this.knexRequest({ login, account }, (trx) =>
+      trx('appointment_types').select('name', 'minutes', 'account_id').orderBy(['name', 'id']));
+  }
+
+  // One appointment type per name, the nearest definition in the lineage winning.
+  async effectiveAppointmentTypes(login, account) {
+    return this.knexRequest({ login, account }, (trx) =>
+      trx('appointment_types')
+        .distinctOn('name')
+        .select('name', 'minutes', 'account_id')
+        .orderBy('name')
+        .orderByRaw('kalix.lineage_distance(account_id)'));
+  }
+
+  // Registers a patient in account; returns the id.
+  async addPatient(login, account, name) {
+    return this.knexRequest({ login, account }, async (trx) =>
+      (await trx('patients').insert({ name }).returning('id'))[0].id);
+  }
+
+  // The account's patients (never an ancestor's).
+  async patients(login, account) {
+    return this.knexRequest({ login, account }, async (trx) =>
+      (await trx('patients').select('name').orderBy('name')).map((r) => r.name));
+  }
+}
+
+module.exports = { KalixApp, Forbidden };

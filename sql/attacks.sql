@@ -331,6 +331,24 @@ SELECT kalix.current_account() IS NULL AS none;
 COMMIT;
 \c - postgres
 ALTER ROLE attacks_bob RESET ALL;
+-- A trusted application role on a new connection, transaction scope: the
+-- login and account set inside the first transaction, before the library is
+-- loaded, count in that transaction and are gone after it.
+ALTER ROLE attacks_bob SET kalix.account_scope = 'transaction';
+GRANT SET ON PARAMETER kalix.current_login TO attacks_bob;
+\c - attacks_bob
+BEGIN;
+SELECT set_config('kalix.current_login', :'alice', true) = :'alice' AS login_set;
+SELECT kalix.switch_account('a4000000-0000-0000-0000-00000000000a', true) IS NOT NULL AS in_a;
+SELECT kalix.current_login() = :'alice' AS acting_as_alice;
+SELECT count(*) FILTER (WHERE account_id <> 'a4000000-0000-0000-0000-00000000000a') AS other_rows,
+       count(*) > 0 AS sees_a
+FROM attacks_notes;
+COMMIT;
+SELECT kalix.current_login() = :'bob' AS bob_again, kalix.current_account() IS NULL AS no_account;
+\c - postgres
+REVOKE SET ON PARAMETER kalix.current_login FROM attacks_bob;
+ALTER ROLE attacks_bob RESET ALL;
 
 ------------------------------------------------------------------------------
 -- Clean up

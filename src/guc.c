@@ -121,6 +121,16 @@ KalixUuidToCString(const pg_uuid_t *uuid)
 	return buf;
 }
 
+/* Returns a palloc'd copy of a UUID as a Datum. */
+Datum
+KalixUuidDatum(const pg_uuid_t *uuid)
+{
+	pg_uuid_t  *copy = palloc(sizeof(pg_uuid_t));
+
+	*copy = *uuid;
+	return UUIDPGetDatum(copy);
+}
+
 /*
  * Parses a UUID-or-empty setting into a malloc'd KalixUuidSetting, rewriting
  * *newval to the canonical form.  Returns NULL (with the GUC error detail set)

@@ -221,23 +221,9 @@ ResolveAccount(FunctionCallInfo fcinfo, pg_uuid_t *account)
 		return KalixCurrentAccount(account);
 	*account = *PG_GETARG_UUID_P(0);
 	if (!KalixStatementLogin(&login))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
-				 errdetail("There is no current login."),
-				 errhint("Set kalix.current_login, or create a login whose db_role is the current role.")));
+		KalixRaiseNoLogin(account);
 	(void) KalixCheckAccess(account, &login, true);
 	return true;
-}
-
-/* Returns a pg_uuid_t copy as a Datum. */
-static Datum
-UuidDatumCopy(const pg_uuid_t *uuid)
-{
-	pg_uuid_t  *copy = palloc(sizeof(pg_uuid_t));
-
-	*copy = *uuid;
-	return UUIDPGetDatum(copy);
 }
 
 PG_FUNCTION_INFO_V1(kalix_lineage);
@@ -291,7 +277,7 @@ kalix_billing_account(PG_FUNCTION_ARGS)
 	if (!ResolveAccount(fcinfo, &account))
 		PG_RETURN_NULL();
 	entry = LineageEntry(&account);
-	return UuidDatumCopy(&entry->lineage[entry->lineage_len - 1]);
+	return KalixUuidDatum(&entry->lineage[entry->lineage_len - 1]);
 }
 
 /* The unarchived descendants of an account found by a breadth-first walk. */

@@ -94,6 +94,17 @@ KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
 	return role;
 }
 
+/* Raises the error for using an account when there is no current login. */
+void
+KalixRaiseNoLogin(const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
+			 errdetail("There is no current login."),
+			 errhint("Set kalix.current_login, or create a login whose db_role is the current role.")));
+}
+
 /* Makes the memo describe the running statement (login part only). */
 static void
 RefreshMemo(void)
@@ -140,11 +151,7 @@ CurrentAccount(pg_uuid_t *account, KalixRole *role)
 		if (memo.has_account)
 		{
 			if (!memo.has_login)
-				ereport(ERROR,
-						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						 errmsg("permission denied for account \"%s\"", KalixUuidToCString(&id)),
-						 errdetail("There is no current login."),
-						 errhint("Set kalix.current_login, or create a login whose db_role is the current role.")));
+				KalixRaiseNoLogin(&id);
 			memo.role = KalixCheckAccess(&id, &memo.login, true);
 			memo.account = id;
 		}
@@ -175,16 +182,6 @@ KalixCurrentAccount(pg_uuid_t *account)
 	return CurrentAccount(account, NULL);
 }
 
-/* Returns a pg_uuid_t copy as a Datum. */
-static Datum
-UuidDatumCopy(const pg_uuid_t *uuid)
-{
-	pg_uuid_t  *copy = palloc(sizeof(pg_uuid_t));
-
-	*copy = *uuid;
-	return UUIDPGetDatum(copy);
-}
-
 PG_FUNCTION_INFO_V1(kalix_current_login);
 
 /* SQL: kalix.current_login() */
@@ -194,7 +191,7 @@ kalix_current_login(PG_FUNCTION_ARGS)
 	RefreshMemo();
 	if (!memo.has_login)
 		PG_RETURN_NULL();
-	return UuidDatumCopy(&memo.login);
+	return KalixUuidDatum(&memo.login);
 }
 
 PG_FUNCTION_INFO_V1(kalix_current_account);
@@ -207,7 +204,7 @@ kalix_current_account(PG_FUNCTION_ARGS)
 
 	if (!CurrentAccount(&account, NULL))
 		PG_RETURN_NULL();
-	return UuidDatumCopy(&account);
+	return KalixUuidDatum(&account);
 }
 
 PG_FUNCTION_INFO_V1(kalix_current_account_role);
@@ -261,11 +258,7 @@ kalix_switch_account(PG_FUNCTION_ARGS)
 
 	RefreshMemo();
 	if (!memo.has_login)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
-				 errdetail("There is no current login."),
-				 errhint("Set kalix.current_login, or create a login whose db_role is the current role.")));
+		KalixRaiseNoLogin(account);
 	(void) KalixCheckAccess(account, &memo.login, true);
 
 	text = KalixUuidToCString(account);

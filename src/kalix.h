@@ -59,6 +59,7 @@ extern bool KalixSettingAccount(pg_uuid_t *account);
 extern bool KalixSettingLogin(pg_uuid_t *login);
 extern bool KalixParseUuid(const char *text, pg_uuid_t *uuid);
 extern char *KalixUuidToCString(const pg_uuid_t *uuid);
+extern Datum KalixUuidDatum(const pg_uuid_t *uuid);
 extern void KalixClearStaleSettings(void);
 
 /* cache.c */
@@ -77,6 +78,7 @@ extern KalixRole KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *logi
 
 /* identity.c */
 extern bool KalixCurrentLogin(pg_uuid_t *login);
+extern void KalixRaiseNoLogin(const pg_uuid_t *account) pg_attribute_noreturn();
 extern KalixRole KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login,
 								  bool raise);
 extern void KalixInstallHooks(void);

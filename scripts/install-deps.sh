@@ -1,10 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages kalix_accounts needs to build and test, if any
 # are missing.  Idempotent; uses sudo when not run as root.
+# `install-deps.sh bench` also installs what bench/run.sh needs (gnuplot, taskset).
 set -eu
 
 packages="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
 libtap-parser-sourcehandler-pgtap-perl postgresql-common"
+if [ "${1:-}" = bench ]; then
+    packages="$packages gnuplot-nox util-linux"
+fi
 
 missing=""
 for p in $packages; do

@@ -7,9 +7,9 @@ OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o
 DATA = kalix_accounts--1.0.sql
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
-REGRESS = identity accounts isolation attacks
+REGRESS = identity accounts isolation attacks team
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
-ISOLATION = revoke_membership rollback_switch
+ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts
 
 PG_CONFIG ?= pg_config

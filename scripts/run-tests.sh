@@ -15,6 +15,7 @@ trap 'rm -f "$log"' EXIT
 echo "== build and install"
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null && $sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || exit 1
 
+rm -rf results output_iso regression.diffs regression.out
 status=0
 echo "== pg_regress and isolation specs (make installcheck)"
 make -s installcheck PG_CONFIG="$PG_CONFIG" 2>&1 | tee "$log"

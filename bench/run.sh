@@ -9,6 +9,7 @@
 #                                returns the same rows as limit; exits non-zero if not
 #
 # Other knobs: ROUNDS (3), DURATION (seconds per workload and design, 5),
+# TRANSACTIONS (a count per run instead of DURATION; SMOKE uses 30),
 # PG_CONFIG (pg_config), BENCH_PORT (54329), RESULTS (bench/RESULTS.md),
 # KEEP=1 keeps the cluster's directory.  As root, the cluster runs as the
 # postgres OS user.  The server is pinned to core 1 and pgbench to core 0.
@@ -19,7 +20,7 @@ root=$(pwd)
 PG_CONFIG=${PG_CONFIG:-pg_config}
 SMOKE=${SMOKE:-0}
 if [ "$SMOKE" = 1 ]; then
-    SCALE=${SCALE:-0.02}; ROUNDS=${ROUNDS:-1}; DURATION=${DURATION:-1}
+    SCALE=${SCALE:-0.02}; ROUNDS=${ROUNDS:-1}; DURATION=${DURATION:-1}; TRANSACTIONS=${TRANSACTIONS:-30}
     RESULTS=${RESULTS:-$(mktemp /tmp/kalix-bench-smoke.XXXXXX.md)}
 else
     SCALE=${SCALE:-1}; ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-5}
@@ -146,7 +147,9 @@ session_options() {
 # run_pgbench WORKLOAD_FILE DESIGN ROUND_PICK_LINE: prints the throughput (tps).
 run_pgbench() {
     local file=$1 design=$2 accno=$3 acc=$4 login=$5 lin=$6 opts=$7 out
-    out=$(PGOPTIONS="$opts" $client_pin "$bindir/pgbench" -n -M prepared -c 1 -j 1 -T "$DURATION" \
+    local length="-T $DURATION"
+    [ -n "${TRANSACTIONS:-}" ] && length="-t $TRANSACTIONS"
+    out=$(PGOPTIONS="$opts" $client_pin "$bindir/pgbench" -n -M prepared -c 1 -j 1 $length \
         -U bench_app -D accno="$accno" -D acc="$acc" -D lin="$lin" -D per="$per" -D days="$days" \
         -D nlogins="$nlogins" -D naccts="$naccts" -D step="$step" -f "$file" bench 2>&1) || {
         say "pgbench failed: $file ($design)"; say "$out"; exit 1; }
@@ -200,7 +203,7 @@ if [ "$SMOKE" = 1 ] || [ "${CHECK:-0}" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- rounds
-say "== $ROUNDS round(s) of ${DURATION}s per workload and design, designs alternated"
+say "== $ROUNDS round(s) of ${TRANSACTIONS:-${DURATION}s} per workload and design, designs alternated"
 : >"$tmp/tps"
 for r in $(seq 0 $((ROUNDS - 1))); do
     # rotate the design order each round
@@ -340,7 +343,7 @@ table() {
 }
 
 create_tps=$(median <"$tmp/create")
-command="$(for v in SCALE ROUNDS DURATION SMOKE; do printf '%s=%s ' "$v" "${!v}"; done)bench/run.sh"
+command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do printf '%s=%s ' "$v" "${!v}"; done)bench/run.sh"
 {
     echo "# kalix_accounts benchmark results"
     echo
@@ -364,7 +367,7 @@ command="$(for v in SCALE ROUNDS DURATION SMOKE; do printf '%s=%s ' "$v" "${!v}"
          "$((naccts * types)) appointment types (inherited, $types per account, names from a pool of 20)." \
          "Loaded in ${load_seconds}s."
     echo
-    echo "## Throughput (pgbench, 1 client, \`-M prepared\`, median of $ROUNDS rounds of ${DURATION}s; ratios are medians of per-round ratios)"
+    echo "## Throughput (pgbench, 1 client, \`-M prepared\`, median of $ROUNDS rounds of ${TRANSACTIONS:+$TRANSACTIONS transactions}${TRANSACTIONS:-${DURATION}s}; ratios are medians of per-round ratios)"
     echo
     table
     [ "$inherited" = t ] || { echo; echo "Inherited workloads not run: this build of kalix has no \`kalix.lineage_distance()\`."; }

@@ -192,7 +192,7 @@ if [ "$SMOKE" = 1 ] || [ "${CHECK:-0}" = 1 ]; then
                         say "   EMPTY: $w, design $d, account $accno returned no rows"; check_failed=1
                     fi
                 elif [ "$got" != "$ref" ]; then
-                    say "   MISMATCH: $w, design $d, account $accno, id $id"; check_failed=1
+                    say "   MISMATCH: $w, design $d, account $accno$( [ "$w" = point ] && echo ", appointment $id")"; check_failed=1
                 fi
                 checks=$((checks + 1))
             done
@@ -343,7 +343,7 @@ table() {
 }
 
 create_tps=$(median <"$tmp/create")
-command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do printf '%s=%s ' "$v" "${!v}"; done)bench/run.sh"
+command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do [ -n "${!v:-}" ] && printf "%s=%s " "$v" "${!v}"; done)bench/run.sh"
 {
     echo "# kalix_accounts benchmark results"
     echo

@@ -164,14 +164,19 @@ BEGIN
 END
 $$;
 
--- sql-naive: the helpers called as written, with the row's account.
+-- sql-naive: the helpers called as written, with the row's account.  Reads of
+-- the inherited table see the lineage; writes stay in the current account.
 ALTER TABLE d_naive.appointments ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_account ON d_naive.appointments
     USING (account_id = app.current_account() AND app.is_member(account_id));
 ALTER TABLE d_naive.appointment_types ENABLE ROW LEVEL SECURITY;
 CREATE POLICY lineage_read ON d_naive.appointment_types FOR SELECT
     USING (account_id = ANY (app.lineage()));
-CREATE POLICY own_write ON d_naive.appointment_types FOR ALL
+CREATE POLICY own_insert ON d_naive.appointment_types FOR INSERT
+    WITH CHECK (account_id = app.current_account() AND app.is_member(account_id));
+CREATE POLICY own_update ON d_naive.appointment_types FOR UPDATE
+    USING (account_id = app.current_account() AND app.is_member(account_id));
+CREATE POLICY own_delete ON d_naive.appointment_types FOR DELETE
     USING (account_id = app.current_account() AND app.is_member(account_id));
 
 -- sql-tuned: the same helpers wrapped in (SELECT ...), run once per query.
@@ -182,7 +187,13 @@ CREATE POLICY own_account ON d_tuned.appointments
 ALTER TABLE d_tuned.appointment_types ENABLE ROW LEVEL SECURITY;
 CREATE POLICY lineage_read ON d_tuned.appointment_types FOR SELECT
     USING (account_id = ANY ((SELECT app.lineage())::uuid[]));
-CREATE POLICY own_write ON d_tuned.appointment_types FOR ALL
+CREATE POLICY own_insert ON d_tuned.appointment_types FOR INSERT
+    WITH CHECK (account_id = (SELECT app.current_account())
+           AND (SELECT app.is_member(app.current_account())));
+CREATE POLICY own_update ON d_tuned.appointment_types FOR UPDATE
+    USING (account_id = (SELECT app.current_account())
+           AND (SELECT app.is_member(app.current_account())));
+CREATE POLICY own_delete ON d_tuned.appointment_types FOR DELETE
     USING (account_id = (SELECT app.current_account())
            AND (SELECT app.is_member(app.current_account())));
 

@@ -3,11 +3,11 @@
 
 EXTENSION = kalix_accounts
 MODULE_big = kalix_accounts
-OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o
+OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o
 DATA = kalix_accounts--1.0.sql
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
-REGRESS = identity accounts isolation attacks team
+REGRESS = identity accounts isolation attacks team lint npi
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
 ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts

@@ -33,7 +33,7 @@ CREATE TABLE kalix.accounts (
     created_by  uuid REFERENCES kalix.logins (id),
     archived_at timestamptz,
     CONSTRAINT accounts_name_check
-        CHECK (name OPERATOR(pg_catalog.=) pg_catalog.btrim(name)
+        CHECK (name OPERATOR(pg_catalog.=) pg_catalog.btrim(name, E' \t\n\r\f\x0B')
                AND pg_catalog.length(name) OPERATOR(pg_catalog.>=) 1
                AND pg_catalog.length(name) OPERATOR(pg_catalog.<=) 200),
     CONSTRAINT accounts_parent_check CHECK (parent_id OPERATOR(pg_catalog.<>) id)
@@ -183,10 +183,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    clean_email text := pg_catalog.btrim(email);
+    clean_email text := pg_catalog.btrim(email, E' \t\n\r\f\x0B');
     new_id uuid;
 BEGIN
-    IF clean_email IS NULL OR clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+    IF email IS NULL THEN
+        RAISE EXCEPTION 'email must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
         RAISE EXCEPTION 'invalid email address "%"', email
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'An email address has one "@" with text on both sides and no blanks.';
@@ -243,7 +247,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     me uuid := kalix.current_login();
-    clean_name text := pg_catalog.btrim(create_account.name);
+    -- trimmed of every kind of white space, not only blanks
+    clean_name text := pg_catalog.btrim(create_account.name, E' \t\n\r\f\x0B');
     current uuid;
     my_role kalix.account_role;
     new_id uuid;
@@ -723,7 +728,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    clean_name text := pg_catalog.btrim(update_account.name);
+    clean_name text := pg_catalog.btrim(update_account.name, E' \t\n\r\f\x0B');
     old record;
     changes jsonb := '{}';
 BEGIN
@@ -774,3 +779,438 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION kalix.update_account(uuid, text, jsonb, jsonb) IS 'changes an account''s name, settings or branding (admin); NULL leaves a field unchanged';
+
+------------------------------------------------------------------------------
+-- lint: what weakens isolation
+------------------------------------------------------------------------------
+
+-- Reads only catalogs that every role may read, so it runs with the caller's
+-- rights.  The pinned search_path makes pg_get_expr and regclass print
+-- schema-qualified names, so expressions compare exactly.
+CREATE FUNCTION kalix.lint()
+RETURNS TABLE (object text, problem text)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH RECURSIVE registered AS (
+    SELECT t.tbl::oid AS relid, t.account_column, t.inherited
+    FROM kalix.isolated_tables t
+),
+-- The policies kalix.enable_isolation creates, with the expressions it writes.
+expected AS (
+    SELECT r.relid, e.polname, e.polcmd, e.permissive, e.qual, e.qual_alt, e.check_expr
+    FROM registered r,
+         LATERAL (SELECT format('(%I = kalix.current_account())', r.account_column) AS mine,
+                         format('(%I = ANY (kalix.lineage()))', r.account_column) AS lineage) x,
+         LATERAL (VALUES
+             ('kalix_permit', '*', true,  'true',  NULL::text, 'true'),
+             ('kalix_select', 'r', false, x.mine,  CASE WHEN r.inherited THEN x.lineage END, NULL),
+             ('kalix_insert', 'a', false, NULL,    NULL, x.mine),
+             ('kalix_update', 'w', false, x.mine,  NULL, x.mine),
+             ('kalix_delete', 'd', false, x.mine,  NULL, NULL)
+         ) AS e (polname, polcmd, permissive, qual, qual_alt, check_expr)
+),
+found AS (
+    SELECT e.*, p.oid IS NOT NULL AS present, p.polcmd::text AS f_cmd,
+           p.polpermissive AS f_permissive, p.polroles AS f_roles,
+           pg_get_expr(p.polqual, p.polrelid) AS f_qual,
+           pg_get_expr(p.polwithcheck, p.polrelid) AS f_check
+    FROM expected e
+    LEFT JOIN pg_policy p ON p.polrelid = e.relid AND p.polname = e.polname
+),
+cmd_name (code, word) AS (
+    VALUES ('*', 'ALL'), ('r', 'SELECT'), ('a', 'INSERT'), ('w', 'UPDATE'), ('d', 'DELETE')
+),
+-- Tables inheriting from a registered table, at any depth, with that table.
+descendants (relid, base) AS (
+    SELECT i.inhrelid, i.inhparent
+    FROM pg_inherits i JOIN registered r ON r.relid = i.inhparent
+    UNION
+    SELECT i.inhrelid, d.base
+    FROM pg_inherits i JOIN descendants d ON d.relid = i.inhparent
+),
+-- Views and materialized views reading a registered table, directly or through other views.
+readers (relid, base) AS (
+    SELECT rw.ev_class, r.relid
+    FROM registered r
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = r.relid
+                    AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite rw ON rw.oid = d.objid
+    WHERE rw.ev_class <> r.relid
+    UNION
+    SELECT rw.ev_class, v.base
+    FROM readers v
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = v.relid
+                    AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite rw ON rw.oid = d.objid
+    WHERE rw.ev_class <> v.relid
+)
+SELECT object, problem FROM (
+    SELECT c.oid::regclass::text,
+           'row-level security is disabled, so the kalix policies are not applied'
+    FROM registered r JOIN pg_class c ON c.oid = r.relid
+    WHERE NOT c.relrowsecurity
+    UNION ALL
+    SELECT c.oid::regclass::text,
+           'row-level security is not forced, so the table''s owner bypasses the kalix policies'
+    FROM registered r JOIN pg_class c ON c.oid = r.relid
+    WHERE NOT c.relforcerowsecurity
+    UNION ALL
+    SELECT f.relid::regclass::text,
+           format('policy %s is missing', f.polname)
+    FROM found f
+    WHERE NOT f.present
+    UNION ALL
+    SELECT f.relid::regclass::text,
+           format('policy %s differs from what kalix.enable_isolation creates: %s', f.polname,
+                  concat_ws('; ',
+                      CASE WHEN f.f_cmd IS DISTINCT FROM f.polcmd THEN
+                          format('FOR %s instead of FOR %s',
+                                 (SELECT word FROM cmd_name WHERE code = f.f_cmd),
+                                 (SELECT word FROM cmd_name WHERE code = f.polcmd)) END,
+                      CASE WHEN f.f_permissive IS DISTINCT FROM f.permissive THEN
+                          format('AS %s instead of AS %s',
+                                 CASE WHEN f.f_permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                                 CASE WHEN f.permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END) END,
+                      CASE WHEN f.f_roles IS DISTINCT FROM '{0}'::oid[] THEN
+                          format('TO %s instead of TO PUBLIC',
+                                 (SELECT string_agg(CASE WHEN o = 0 THEN 'PUBLIC' ELSE quote_ident(o::regrole::text) END, ', ')
+                                  FROM unnest(f.f_roles) AS o)) END,
+                      CASE WHEN f.f_qual IS DISTINCT FROM f.qual AND f.f_qual IS DISTINCT FROM f.qual_alt THEN
+                          format('USING %s instead of %s', coalesce(f.f_qual, 'nothing'), coalesce(f.qual, 'nothing')) END,
+                      CASE WHEN f.f_check IS DISTINCT FROM f.check_expr THEN
+                          format('WITH CHECK %s instead of %s', coalesce(f.f_check, 'nothing'), coalesce(f.check_expr, 'nothing')) END))
+    FROM found f
+    WHERE f.present
+      AND (f.f_cmd IS DISTINCT FROM f.polcmd
+           OR f.f_permissive IS DISTINCT FROM f.permissive
+           OR f.f_roles IS DISTINCT FROM '{0}'::oid[]
+           OR (f.f_qual IS DISTINCT FROM f.qual AND f.f_qual IS DISTINCT FROM f.qual_alt)
+           OR f.f_check IS DISTINCT FROM f.check_expr)
+    UNION ALL
+    SELECT d.relid::regclass::text,
+           format('%s of isolated table %s without kalix isolation: queried directly, it shows the rows of every account',
+                  CASE WHEN c.relispartition THEN 'partition' ELSE 'child table' END,
+                  string_agg(DISTINCT d.base::regclass::text, ', '))
+    FROM descendants d JOIN pg_class c ON c.oid = d.relid
+    WHERE NOT EXISTS (SELECT 1 FROM registered r WHERE r.relid = d.relid)
+    GROUP BY d.relid, c.relispartition
+    UNION ALL
+    SELECT v.relid::regclass::text,
+           CASE c.relkind
+               WHEN 'm' THEN format('materialized view over isolated table %s: it keeps the rows its owner saw at refresh, without row-level security',
+                                    string_agg(DISTINCT v.base::regclass::text, ', '))
+               ELSE format('view over isolated table %s without security_invoker: the table''s policies are checked as the view''s owner, and not at all when the owner is a superuser or has BYPASSRLS',
+                           string_agg(DISTINCT v.base::regclass::text, ', '))
+           END
+    FROM readers v JOIN pg_class c ON c.oid = v.relid
+    WHERE c.relkind = 'm'
+       OR (c.relkind = 'v' AND NOT EXISTS (
+               SELECT 1 FROM pg_options_to_table(c.reloptions) o
+               WHERE o.option_name = 'security_invoker' AND o.option_value::boolean))
+    GROUP BY v.relid, c.relkind
+    UNION ALL
+    SELECT p.oid::regprocedure::text,
+           'SECURITY DEFINER function without a pinned search_path: a caller''s search_path can substitute the objects it names'
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.prosecdef
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS s WHERE s LIKE 'search\_path=%')
+) AS problems (object, problem)
+ORDER BY object, problem;
+$$;
+COMMENT ON FUNCTION kalix.lint() IS 'lists what weakens account isolation: RLS off or not forced, altered kalix policies, unisolated partitions, views without security_invoker, SECURITY DEFINER functions without a pinned search_path';
+
+------------------------------------------------------------------------------
+-- NPIs: the kalix.npi type and the NPIs an account bills under
+------------------------------------------------------------------------------
+
+-- Stored like int8 (the ten digits as a number), so that comparison, btree
+-- and hash support are int8's own functions declared over kalix.npi.
+CREATE TYPE kalix.npi;
+
+CREATE FUNCTION kalix.npi_in(cstring) RETURNS kalix.npi
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_npi_in';
+COMMENT ON FUNCTION kalix.npi_in(cstring) IS 'text input of kalix.npi: 10 digits or the 15-digit 80840 form, validated';
+
+CREATE FUNCTION kalix.npi_out(kalix.npi) RETURNS cstring
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_npi_out';
+COMMENT ON FUNCTION kalix.npi_out(kalix.npi) IS 'text output of kalix.npi: the 10 digits';
+
+CREATE FUNCTION kalix.npi_recv(internal) RETURNS kalix.npi
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_npi_recv';
+COMMENT ON FUNCTION kalix.npi_recv(internal) IS 'binary input of kalix.npi (an int8), validated again';
+
+CREATE FUNCTION kalix.npi_send(kalix.npi) RETURNS bytea
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_npi_send';
+COMMENT ON FUNCTION kalix.npi_send(kalix.npi) IS 'binary output of kalix.npi (an int8)';
+
+CREATE TYPE kalix.npi (
+    INPUT = kalix.npi_in,
+    OUTPUT = kalix.npi_out,
+    RECEIVE = kalix.npi_recv,
+    SEND = kalix.npi_send,
+    LIKE = pg_catalog.int8
+);
+COMMENT ON TYPE kalix.npi IS 'US National Provider Identifier: 10 digits, the last a Luhn check digit over 80840 and the first nine';
+
+CREATE FUNCTION kalix.npi_is_valid(text) RETURNS boolean
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_npi_is_valid';
+COMMENT ON FUNCTION kalix.npi_is_valid(text) IS 'true exactly when kalix.npi accepts the text; never raises';
+
+CREATE FUNCTION kalix.npi(bigint) RETURNS kalix.npi
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_npi_from_int8';
+COMMENT ON FUNCTION kalix.npi(bigint) IS 'cast from bigint to kalix.npi, validated';
+
+CREATE CAST (text AS kalix.npi) WITH INOUT;
+CREATE CAST (kalix.npi AS text) WITH INOUT AS ASSIGNMENT;
+CREATE CAST (bigint AS kalix.npi) WITH FUNCTION kalix.npi(bigint);
+CREATE CAST (kalix.npi AS bigint) WITHOUT FUNCTION AS ASSIGNMENT;
+
+-- int8's built-ins, declared over kalix.npi (same representation).
+CREATE FUNCTION kalix.npi_eq(kalix.npi, kalix.npi) RETURNS boolean
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8eq';
+COMMENT ON FUNCTION kalix.npi_eq(kalix.npi, kalix.npi) IS 'implementation of = for kalix.npi';
+CREATE FUNCTION kalix.npi_ne(kalix.npi, kalix.npi) RETURNS boolean
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8ne';
+COMMENT ON FUNCTION kalix.npi_ne(kalix.npi, kalix.npi) IS 'implementation of <> for kalix.npi';
+CREATE FUNCTION kalix.npi_lt(kalix.npi, kalix.npi) RETURNS boolean
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8lt';
+COMMENT ON FUNCTION kalix.npi_lt(kalix.npi, kalix.npi) IS 'implementation of < for kalix.npi';
+CREATE FUNCTION kalix.npi_le(kalix.npi, kalix.npi) RETURNS boolean
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8le';
+COMMENT ON FUNCTION kalix.npi_le(kalix.npi, kalix.npi) IS 'implementation of <= for kalix.npi';
+CREATE FUNCTION kalix.npi_gt(kalix.npi, kalix.npi) RETURNS boolean
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8gt';
+COMMENT ON FUNCTION kalix.npi_gt(kalix.npi, kalix.npi) IS 'implementation of > for kalix.npi';
+CREATE FUNCTION kalix.npi_ge(kalix.npi, kalix.npi) RETURNS boolean
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8ge';
+COMMENT ON FUNCTION kalix.npi_ge(kalix.npi, kalix.npi) IS 'implementation of >= for kalix.npi';
+CREATE FUNCTION kalix.npi_cmp(kalix.npi, kalix.npi) RETURNS integer
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'btint8cmp';
+COMMENT ON FUNCTION kalix.npi_cmp(kalix.npi, kalix.npi) IS 'btree comparison of kalix.npi';
+CREATE FUNCTION kalix.npi_sortsupport(internal) RETURNS void
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'btint8sortsupport';
+COMMENT ON FUNCTION kalix.npi_sortsupport(internal) IS 'btree sort support of kalix.npi';
+CREATE FUNCTION kalix.npi_hash(kalix.npi) RETURNS integer
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'hashint8';
+COMMENT ON FUNCTION kalix.npi_hash(kalix.npi) IS 'hash of kalix.npi';
+CREATE FUNCTION kalix.npi_hash_extended(kalix.npi, bigint) RETURNS bigint
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'hashint8extended';
+COMMENT ON FUNCTION kalix.npi_hash_extended(kalix.npi, bigint) IS 'seeded 64-bit hash of kalix.npi';
+
+CREATE FUNCTION kalix.npi_smaller(kalix.npi, kalix.npi) RETURNS kalix.npi
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'int8smaller';
+COMMENT ON FUNCTION kalix.npi_smaller(kalix.npi, kalix.npi) IS 'the smaller of two kalix.npi values (for min)';
+CREATE FUNCTION kalix.npi_larger(kalix.npi, kalix.npi) RETURNS kalix.npi
+    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'int8larger';
+COMMENT ON FUNCTION kalix.npi_larger(kalix.npi, kalix.npi) IS 'the larger of two kalix.npi values (for max)';
+
+CREATE OPERATOR kalix.= (
+    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_eq,
+    COMMUTATOR = OPERATOR(kalix.=), NEGATOR = OPERATOR(kalix.<>),
+    RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
+);
+CREATE OPERATOR kalix.<> (
+    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_ne,
+    COMMUTATOR = OPERATOR(kalix.<>), NEGATOR = OPERATOR(kalix.=),
+    RESTRICT = neqsel, JOIN = neqjoinsel
+);
+CREATE OPERATOR kalix.< (
+    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_lt,
+    COMMUTATOR = OPERATOR(kalix.>), NEGATOR = OPERATOR(kalix.>=),
+    RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+CREATE OPERATOR kalix.<= (
+    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_le,
+    COMMUTATOR = OPERATOR(kalix.>=), NEGATOR = OPERATOR(kalix.>),
+    RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+CREATE OPERATOR kalix.> (
+    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_gt,
+    COMMUTATOR = OPERATOR(kalix.<), NEGATOR = OPERATOR(kalix.<=),
+    RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+CREATE OPERATOR kalix.>= (
+    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_ge,
+    COMMUTATOR = OPERATOR(kalix.<=), NEGATOR = OPERATOR(kalix.<),
+    RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+
+CREATE OPERATOR CLASS kalix.npi_ops
+    DEFAULT FOR TYPE kalix.npi USING btree AS
+        OPERATOR 1 kalix.<,
+        OPERATOR 2 kalix.<=,
+        OPERATOR 3 kalix.=,
+        OPERATOR 4 kalix.>=,
+        OPERATOR 5 kalix.>,
+        FUNCTION 1 kalix.npi_cmp(kalix.npi, kalix.npi),
+        FUNCTION 2 kalix.npi_sortsupport(internal),
+        FUNCTION 4 pg_catalog.btequalimage(oid);
+CREATE OPERATOR CLASS kalix.npi_hash_ops
+    DEFAULT FOR TYPE kalix.npi USING hash AS
+        OPERATOR 1 kalix.=,
+        FUNCTION 1 kalix.npi_hash(kalix.npi),
+        FUNCTION 2 kalix.npi_hash_extended(kalix.npi, bigint);
+
+CREATE AGGREGATE kalix.min(kalix.npi) (
+    SFUNC = kalix.npi_smaller, STYPE = kalix.npi, COMBINEFUNC = kalix.npi_smaller,
+    SORTOP = OPERATOR(kalix.<), PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE kalix.min(kalix.npi) IS 'the smallest NPI';
+CREATE AGGREGATE kalix.max(kalix.npi) (
+    SFUNC = kalix.npi_larger, STYPE = kalix.npi, COMBINEFUNC = kalix.npi_larger,
+    SORTOP = OPERATOR(kalix.>), PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE kalix.max(kalix.npi) IS 'the largest NPI';
+
+CREATE TABLE kalix.account_npis (
+    account_id uuid NOT NULL REFERENCES kalix.accounts (id),
+    npi        kalix.npi NOT NULL,
+    label      text,
+    is_primary boolean NOT NULL DEFAULT false,
+    CONSTRAINT account_npis_pkey PRIMARY KEY (account_id, npi)
+);
+-- At most one primary NPI per account.
+CREATE UNIQUE INDEX account_npis_primary_key ON kalix.account_npis (account_id) WHERE is_primary;
+-- Which accounts bill under an NPI.
+CREATE INDEX account_npis_npi_idx ON kalix.account_npis (npi);
+COMMENT ON TABLE kalix.account_npis IS 'the NPIs an account bills under; at most one is primary';
+
+ALTER TABLE kalix.account_npis ENABLE ROW LEVEL SECURITY;
+-- The members of an account see its NPIs.
+CREATE POLICY account_npis_of_member ON kalix.account_npis FOR SELECT
+    USING (kalix.member_role(account_id) IS NOT NULL);
+GRANT SELECT ON kalix.account_npis TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('kalix.account_npis', '');
+
+-- Internal: raises unless the current login is an admin or owner of an
+-- unarchived account; locks the account row so that concurrent NPI changes
+-- of one account (and its archiving) take turns.
+CREATE FUNCTION kalix.check_npi_admin(account uuid) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    my_role kalix.account_role := kalix.member_role(account);
+    archived timestamptz;
+BEGIN
+    IF kalix.current_login() IS NULL THEN
+        RAISE EXCEPTION 'no current login'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
+    END IF;
+    IF my_role IS NULL THEN
+        RAISE EXCEPTION 'permission denied for account "%"', account
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The current login is not a member of this account.';
+    END IF;
+    IF my_role < 'admin' THEN
+        RAISE EXCEPTION 'permission denied to change the NPIs of account "%"', account
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only an admin or owner of the account may change its NPIs.';
+    END IF;
+    SELECT a.archived_at INTO archived
+    FROM kalix.accounts a WHERE a.id OPERATOR(pg_catalog.=) account
+    FOR NO KEY UPDATE;
+    IF archived IS NOT NULL THEN
+        RAISE EXCEPTION 'account "%" is archived', account
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The NPIs of an archived account can no longer be changed.';
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.check_npi_admin(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.check_npi_admin(uuid) IS 'internal: raises unless the current login may change the NPIs of the account';
+
+CREATE FUNCTION kalix.add_npi(account uuid, npi kalix.npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    clean_label text := nullif(pg_catalog.btrim(add_npi.label), '');
+    make_primary boolean := coalesce(add_npi.is_primary, false);
+    previous kalix.npi;
+BEGIN
+    IF account IS NULL OR npi IS NULL THEN
+        RAISE EXCEPTION 'account and NPI must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM kalix.check_npi_admin(account);
+    IF EXISTS (SELECT 1 FROM kalix.account_npis n
+               WHERE n.account_id = account AND n.npi OPERATOR(kalix.=) add_npi.npi) THEN
+        RAISE EXCEPTION 'NPI "%" is already registered for account "%"', npi, account
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'To change its label or primary flag, remove it with kalix.remove_npi() and add it again.';
+    END IF;
+    IF make_primary THEN
+        -- The flag moves: the old primary stops being one in the same step.
+        UPDATE kalix.account_npis n SET is_primary = false
+        WHERE n.account_id = account AND n.is_primary
+        RETURNING n.npi INTO previous;
+    END IF;
+    INSERT INTO kalix.account_npis (account_id, npi, label, is_primary)
+    VALUES (account, npi, clean_label, make_primary);
+    PERFORM kalix.write_audit('add_npi', account,
+        jsonb_build_object('npi', npi::text, 'label', clean_label, 'is_primary', make_primary,
+                           'previous_primary', previous::text));
+END
+$$;
+COMMENT ON FUNCTION kalix.add_npi(uuid, kalix.npi, text, boolean) IS 'registers an NPI for an account (admin); is_primary moves the primary flag to it';
+
+CREATE FUNCTION kalix.remove_npi(account uuid, npi kalix.npi)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    was_primary boolean;
+BEGIN
+    IF account IS NULL OR npi IS NULL THEN
+        RAISE EXCEPTION 'account and NPI must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM kalix.check_npi_admin(account);
+    DELETE FROM kalix.account_npis n
+    WHERE n.account_id = account AND n.npi OPERATOR(kalix.=) remove_npi.npi
+    RETURNING n.is_primary INTO was_primary;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'NPI "%" is not registered for account "%"', npi, account
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM kalix.write_audit('remove_npi', account,
+        jsonb_build_object('npi', npi::text, 'was_primary', was_primary));
+END
+$$;
+COMMENT ON FUNCTION kalix.remove_npi(uuid, kalix.npi) IS 'unregisters an NPI of an account (admin); removing the primary leaves the account without one';
+
+CREATE FUNCTION kalix.primary_npi(account uuid DEFAULT NULL) RETURNS kalix.npi
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target uuid := coalesce(account, kalix.current_account());
+    result kalix.npi;
+BEGIN
+    IF target IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF kalix.member_role(target) IS NULL THEN
+        RAISE EXCEPTION 'permission denied for account "%"', target
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The current login is not a member of this account.';
+    END IF;
+    SELECT n.npi INTO result
+    FROM kalix.account_npis n
+    WHERE n.account_id = target AND n.is_primary;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION kalix.primary_npi(uuid) IS 'the primary NPI of an account (default: the current one), NULL when it has none';

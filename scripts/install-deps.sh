@@ -5,7 +5,7 @@
 set -eu
 
 packages="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
-libtap-parser-sourcehandler-pgtap-perl postgresql-common"
+libtap-parser-sourcehandler-pgtap-perl postgresql-common pgbouncer python3-psycopg2"
 if [ "${1:-}" = bench ]; then
     packages="$packages gnuplot-nox util-linux"
 fi

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds and installs kalix_accounts, then runs every suite -- pg_regress,
 # isolation specs, pgTAP -- against the server the PG* variables point to
-# (`make test` runs this inside a throwaway `pg_virtualenv -t` cluster).
+# (`make test` runs this inside a throwaway `pg_virtualenv -t` cluster),
+# then the TAP scripts test/*.sh (PgBouncer, dump/restore, upgrades).
 # Prints the diffs of a failing suite, ends with one "N passed, N failed"
 # line over all suites, and exits non-zero when anything failed.
 set -u
@@ -38,8 +39,19 @@ tap_failed=$(sed -n 's/^Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' "$log" | awk 
 grep -q '^Result: PASS' "$log" || status=1
 dropdb --if-exists kalix_tap
 
-passed=$((regress_ok + ${tap_total:-0} - tap_failed))
-failed=$((regress_failed + tap_failed))
+echo "== TAP scripts (prove test/*.sh)"
+prove -v test/*.sh 2>&1 | tee "$log"
+grep -q '^Result: PASS' "$log" || status=1
+# Skipped tests and known failures (TODO) count neither as passed nor failed.
+sh_passed=$(grep -E '^ok [0-9]+' "$log" | grep -cviE '# *skip' || true)
+sh_failed=$(grep -E '^not ok [0-9]+' "$log" | grep -cviE '# *todo' || true)
+sh_skipped=$(grep -cE '^ok [0-9]+.*# *[Ss][Kk][Ii][Pp]' "$log" || true)
+sh_todo=$(grep -cE '^not ok [0-9]+.*# *[Tt][Oo][Dd][Oo]' "$log" || true)
+[ $((sh_skipped + sh_todo)) -eq 0 ] ||
+    echo "test/*.sh: $sh_skipped skipped, $sh_todo known failures (TODO)"
+
+passed=$((regress_ok + ${tap_total:-0} - tap_failed + sh_passed))
+failed=$((regress_failed + tap_failed + sh_failed))
 [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
-echo "kalix: $passed passed, $failed failed"
+echo "kalix: $passed passed, $failed failed, $sh_skipped skipped"
 exit $status

@@ -5,8 +5,8 @@
  *
  * kalix.current_account and kalix.current_login are parsed once in their
  * check hooks; the parsed value travels to the assign hook through "extra".
- * Each account value remembers the local transaction in which it was set, so
- * that with kalix.account_scope = 'transaction' a value chosen in one
+ * Each value remembers the local transaction in which it was set, so that
+ * with kalix.account_scope = 'transaction' an account or login chosen in one
  * transaction is treated as unset in every later one, whichever form of SET
  * chose it and however the transaction ended.
  */
@@ -56,6 +56,8 @@ static const KalixUuidSetting *current_login_setting = NULL;
  */
 static bool loading = false;
 static LocalTransactionId loading_lxid = InvalidLocalTransactionId;
+
+static bool SettingInForce(const KalixUuidSetting *s);
 
 static const struct config_enum_entry account_scope_options[] = {
 	{"session", KALIX_SCOPE_SESSION, false},
@@ -212,9 +214,7 @@ AssignCurrentAccount(const char *newval, void *extra)
 static const char *
 ShowCurrentAccount(void)
 {
-	pg_uuid_t	account;
-
-	if (current_account_text == NULL || !KalixSettingAccount(&account))
+	if (current_account_text == NULL || !SettingInForce(current_account_setting))
 		return "";
 	return current_account_text;
 }
@@ -256,50 +256,75 @@ AssignAccountScope(int newval, void *extra)
 	kalix_setting_generation++;
 }
 
+/*
+ * True when a parsed setting is in force now: set, and with
+ * kalix.account_scope = 'transaction' chosen in the running transaction.
+ */
+static bool
+SettingInForce(const KalixUuidSetting *s)
+{
+	if (s == NULL || !s->set)
+		return false;
+
+	/*
+	 * A parallel worker restores the leader's value in a transaction of its
+	 * own, so its lxid says nothing; the leader cleared a lapsed value before
+	 * the query started (KalixClearStaleSettings), so the copy is what it sees.
+	 */
+	if (kalix_account_scope == KALIX_SCOPE_TRANSACTION && !IsParallelWorker() &&
+		(s->lxid == InvalidLocalTransactionId || s->lxid != KalixCurrentLxid()))
+		return false;
+	return true;
+}
+
 /* The account the settings choose now, if any (transaction scope honoured). */
 bool
 KalixSettingAccount(pg_uuid_t *account)
 {
-	const KalixUuidSetting *s = current_account_setting;
-
-	if (s == NULL || !s->set)
+	if (!SettingInForce(current_account_setting))
 		return false;
-	if (kalix_account_scope == KALIX_SCOPE_TRANSACTION &&
-		(s->lxid == InvalidLocalTransactionId || s->lxid != KalixCurrentLxid()))
-		return false;
-	*account = s->id;
+	*account = current_account_setting->id;
 	return true;
 }
 
-/* The login kalix.current_login names, if any. */
+/* The login kalix.current_login names now, if any (transaction scope honoured). */
 bool
 KalixSettingLogin(pg_uuid_t *login)
 {
-	const KalixUuidSetting *s = current_login_setting;
-
-	if (s == NULL || !s->set)
+	if (!SettingInForce(current_login_setting))
 		return false;
-	*login = s->id;
+	*login = current_login_setting->id;
 	return true;
 }
 
+/* Show hook of kalix.current_login: '' once a transaction-scoped choice has lapsed. */
+static const char *
+ShowCurrentLogin(void)
+{
+	if (current_login_text == NULL || !SettingInForce(current_login_setting))
+		return "";
+	return current_login_text;
+}
+
 /*
- * Resets a lapsed transaction-scoped account to '' for real, so that what
- * parallel workers copy from this backend is what it sees.  Called before
- * each query runs.
+ * Resets lapsed transaction-scoped identity settings to '' for real, so that
+ * what parallel workers copy from this backend is what it sees.  Called
+ * before each query runs.
  */
 void
-KalixClearStaleAccount(void)
+KalixClearStaleSettings(void)
 {
-	const KalixUuidSetting *s = current_account_setting;
-	pg_uuid_t	account;
-
-	if (s == NULL || !s->set || kalix_account_scope != KALIX_SCOPE_TRANSACTION ||
-		KalixSettingAccount(&account) || IsParallelWorker() || IsInParallelMode() ||
-		!IsTransactionState())
+	if (kalix_account_scope != KALIX_SCOPE_TRANSACTION || IsParallelWorker() ||
+		IsInParallelMode() || !IsTransactionState())
 		return;
-	(void) set_config_option("kalix.current_account", "", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SET, true, 0, false);
+	if (current_account_setting != NULL && current_account_setting->set &&
+		!SettingInForce(current_account_setting))
+		(void) set_config_option("kalix.current_account", "", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SET, true, 0, false);
+	if (current_login_setting != NULL && current_login_setting->set &&
+		!SettingInForce(current_login_setting))
+		(void) set_config_option("kalix.current_login", "", PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_SET, true, 0, false);
 }
 
 /* True when the placeholder named has a value set in the running transaction. */
@@ -354,7 +379,7 @@ KalixDefineSettings(void)
 							   GUC_NOT_IN_SAMPLE,
 							   CheckCurrentLogin,
 							   AssignCurrentLogin,
-							   NULL);
+							   ShowCurrentLogin);
 	loading = false;
 
 	DefineCustomIntVariable("kalix.max_depth",

@@ -263,7 +263,7 @@ kalix_switch_account(PG_FUNCTION_ARGS)
 static void
 KalixExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	KalixClearStaleAccount();
+	KalixClearStaleSettings();
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
 	else

@@ -22,4 +22,10 @@ _PG_init(void)
 	KalixDefineSettings();
 	KalixCacheRegister();
 	KalixInstallHooks();
+
+	/*
+	 * Loaded in the middle of a query, after the executor hook would have
+	 * run: drop lapsed settings now, before parallel workers can copy it.
+	 */
+	KalixClearStaleSettings();
 }

@@ -52,7 +52,7 @@ extern bool KalixSettingAccount(pg_uuid_t *account);
 extern bool KalixSettingLogin(pg_uuid_t *login);
 extern bool KalixParseUuid(const char *text, pg_uuid_t *uuid);
 extern char *KalixUuidToCString(const pg_uuid_t *uuid);
-extern void KalixClearStaleAccount(void);
+extern void KalixClearStaleSettings(void);
 
 /* cache.c */
 extern uint64 kalix_cache_generation;

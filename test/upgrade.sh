@@ -1,0 +1,234 @@
+#!/bin/bash
+# TAP: every released version of kalix_accounts updates to the default
+# version with ALTER EXTENSION ... UPDATE, and the updated install equals a
+# fresh one: functions (signature, volatility, strictness, parallel safety,
+# security, settings, ACL, body), tables, columns, constraints, indexes,
+# policies, triggers, event triggers, types, operators, casts, ACLs and the
+# pg_extension_config_dump registrations.  Needs no edit when versions are
+# added: the versions and paths come from pg_available_extension_versions and
+# pg_extension_update_paths.  Runs as superuser against the PG* server.
+set -u
+cd "$(dirname "$0")/.."
+
+ext=kalix_accounts
+fresh_db=kalix_upgrade_fresh
+path_db=kalix_upgrade_path
+work=$(mktemp -d)
+
+value() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+cleanup() {
+    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $fresh_db" -c "DROP DATABASE IF EXISTS $path_db" >/dev/null 2>&1
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+n=0
+failed=0
+check() {  # check STATUS NAME [DIAGNOSTIC FILE]
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $n - $2"
+    else
+        failed=$((failed + 1))
+        echo "not ok $n - $2"
+        [ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/# /' "$3" | head -60
+    fi
+}
+skip() {  # skip REASON
+    n=$((n + 1))
+    echo "ok $n # SKIP $1"
+}
+bail() { echo "Bail out! $*"; exit 1; }
+
+# One line per property of every object of the extension, sorted.
+cat >"$work/snapshot.sql" <<'SQL'
+WITH ext AS (
+    SELECT oid, extnamespace FROM pg_extension WHERE extname = 'kalix_accounts'
+), members AS (
+    SELECT d.classid, d.objid, d.objsubid
+    FROM pg_depend d JOIN ext ON d.refobjid = ext.oid
+    WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+), rels AS (
+    SELECT c.* FROM pg_class c JOIN ext ON c.relnamespace = ext.extnamespace
+)
+SELECT line FROM (
+    SELECT 'member ' || pg_describe_object(classid, objid, objsubid) FROM members
+    UNION ALL
+    SELECT format('function %s(%s) returns %s language %s volatility %s strict %s parallel %s security_definer %s leakproof %s config %s acl %s cost %s rows %s body %s comment %s',
+                  p.oid::regproc, pg_get_function_arguments(p.oid), pg_get_function_result(p.oid), l.lanname,
+                  p.provolatile, p.proisstrict, p.proparallel, p.prosecdef, p.proleakproof, p.proconfig,
+                  p.proacl, p.procost, p.prorows, md5(p.prosrc || coalesce(p.probin, '')),
+                  obj_description(p.oid, 'pg_proc'))
+    FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+    JOIN members m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
+    UNION ALL
+    SELECT format('relation %s kind %s rls %s forced %s acl %s options %s comment %s',
+                  c.oid::regclass, c.relkind, c.relrowsecurity, c.relforcerowsecurity, c.relacl,
+                  c.reloptions, obj_description(c.oid, 'pg_class'))
+    FROM rels c
+    UNION ALL
+    SELECT format('column %s.%s #%s %s not_null %s default %s acl %s comment %s',
+                  a.attrelid::regclass, a.attname,
+                  row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
+                  format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                  pg_get_expr(ad.adbin, ad.adrelid), a.attacl, col_description(a.attrelid, a.attnum))
+    FROM pg_attribute a JOIN rels c ON c.oid = a.attrelid
+    LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+    WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+    UNION ALL
+    SELECT format('constraint %s on %s: %s deferrable %s deferred %s',
+                  co.conname, co.conrelid::regclass, pg_get_constraintdef(co.oid),
+                  co.condeferrable, co.condeferred)
+    FROM pg_constraint co JOIN rels c ON c.oid = co.conrelid
+    UNION ALL
+    SELECT 'index ' || pg_get_indexdef(i.indexrelid)
+    FROM pg_index i JOIN rels c ON c.oid = i.indrelid
+    UNION ALL
+    SELECT format('sequence %s %s increment %s min %s max %s cache %s cycle %s',
+                  s.seqrelid::regclass, s.seqtypid::regtype, s.seqincrement, s.seqmin, s.seqmax,
+                  s.seqcache, s.seqcycle)
+    FROM pg_sequence s JOIN rels c ON c.oid = s.seqrelid
+    UNION ALL
+    SELECT format('view %s: %s', c.oid::regclass, pg_get_viewdef(c.oid))
+    FROM rels c WHERE c.relkind IN ('v', 'm')
+    UNION ALL
+    SELECT format('policy %s on %s for %s permissive %s to %s using %s with check %s',
+                  po.polname, po.polrelid::regclass, po.polcmd, po.polpermissive,
+                  (SELECT array_agg(CASE WHEN r = 0 THEN 'public' ELSE r::regrole::text END ORDER BY 1)
+                   FROM unnest(po.polroles) r),
+                  pg_get_expr(po.polqual, po.polrelid), pg_get_expr(po.polwithcheck, po.polrelid))
+    FROM pg_policy po JOIN rels c ON c.oid = po.polrelid
+    UNION ALL
+    SELECT format('trigger %s enabled %s', pg_get_triggerdef(t.oid), t.tgenabled)
+    FROM pg_trigger t JOIN rels c ON c.oid = t.tgrelid
+    WHERE NOT t.tgisinternal
+    UNION ALL
+    SELECT format('event trigger %s on %s function %s enabled %s tags %s',
+                  e.evtname, e.evtevent, e.evtfoid::regprocedure, e.evtenabled, e.evttags)
+    FROM pg_event_trigger e JOIN members m ON m.classid = 'pg_event_trigger'::regclass AND m.objid = e.oid
+    UNION ALL
+    SELECT format('type %s kind %s len %s byval %s align %s storage %s in %s out %s recv %s send %s category %s acl %s labels %s comment %s',
+                  t.oid::regtype, t.typtype, t.typlen, t.typbyval, t.typalign, t.typstorage,
+                  t.typinput, t.typoutput, t.typreceive, t.typsend, t.typcategory, t.typacl,
+                  (SELECT string_agg(en.enumlabel, ',' ORDER BY en.enumsortorder)
+                   FROM pg_enum en WHERE en.enumtypid = t.oid),
+                  obj_description(t.oid, 'pg_type'))
+    FROM pg_type t JOIN members m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
+    UNION ALL
+    SELECT format('operator %s code %s restrict %s join %s commutator %s negator %s merges %s hashes %s',
+                  o.oid::regoperator, o.oprcode, o.oprrest, o.oprjoin, o.oprcom::regoperator,
+                  o.oprnegate::regoperator, o.oprcanmerge, o.oprcanhash)
+    FROM pg_operator o JOIN members m ON m.classid = 'pg_operator'::regclass AND m.objid = o.oid
+    UNION ALL
+    SELECT format('operator class %s using %s for %s default %s family %s',
+                  oc.opcname, am.amname, oc.opcintype::regtype, oc.opcdefault, f.opfname)
+    FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod JOIN pg_opfamily f ON f.oid = oc.opcfamily
+    JOIN members m ON m.classid = 'pg_opclass'::regclass AND m.objid = oc.oid
+    UNION ALL
+    SELECT format('operator family %s: %s', f.opfname, pg_describe_object('pg_amop'::regclass, ao.oid, 0))
+    FROM pg_opfamily f JOIN pg_amop ao ON ao.amopfamily = f.oid
+    JOIN members m ON m.classid = 'pg_opfamily'::regclass AND m.objid = f.oid
+    UNION ALL
+    SELECT format('operator family %s: %s', f.opfname, pg_describe_object('pg_amproc'::regclass, ap.oid, 0))
+    FROM pg_opfamily f JOIN pg_amproc ap ON ap.amprocfamily = f.oid
+    JOIN members m ON m.classid = 'pg_opfamily'::regclass AND m.objid = f.oid
+    UNION ALL
+    SELECT format('cast %s context %s method %s', pg_describe_object('pg_cast'::regclass, ca.oid, 0),
+                  ca.castcontext, ca.castmethod)
+    FROM pg_cast ca JOIN members m ON m.classid = 'pg_cast'::regclass AND m.objid = ca.oid
+    UNION ALL
+    SELECT format('config dump %s where %s', x.tbl::regclass, quote_literal(x.cond))
+    FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x (tbl, cond)
+    WHERE e.extname = 'kalix_accounts'
+    UNION ALL
+    SELECT format('schema %s acl %s comment %s', n.nspname, n.nspacl, obj_description(n.oid, 'pg_namespace'))
+    FROM pg_namespace n JOIN ext ON n.oid = ext.extnamespace
+) AS snapshot (line)
+ORDER BY line COLLATE "C";
+SQL
+
+snapshot() {  # snapshot DB FILE
+    value -d "$1" -f "$work/snapshot.sql" >"$2" 2>&1
+}
+fresh_db_with() {  # fresh_db_with DB [VERSION]
+    psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null &&
+        value -d "$1" -c "CREATE EXTENSION $ext${2:+ VERSION '$2'}" >/dev/null
+}
+
+default=$(value -d postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = '$ext'")
+[ -n "$default" ] || bail "extension $ext is not installed"
+versions=$(value -d postgres -c "SELECT version FROM pg_available_extension_versions WHERE name = '$ext'" | sort -V)
+oldest=$(echo "$versions" | head -n 1)
+fresh_db_with "$fresh_db" || bail "CREATE EXTENSION $ext failed"
+sources=$(value -d "$fresh_db" -c "SELECT source FROM pg_extension_update_paths('$ext')
+                                   WHERE target = '$default' AND path IS NOT NULL" | sort -V)
+npaths=$(echo "$sources" | grep -c . || true)
+chain=$(echo "$versions" | awk -v d="$default" '{ v[NR] = $0 } $0 == d { last = NR } END { for (i = 1; i <= last; i++) print v[i] }')
+nsteps=$(($(echo "$chain" | grep -c .) - 1))
+
+echo "1..$((3 + (npaths > 0 ? npaths : 1) + 1))"
+echo "# versions: $(echo $versions); default $default; oldest $oldest; $npaths update paths to $default"
+
+snapshot "$fresh_db" "$work/fresh.txt"
+stats=$(value -d "$fresh_db" -c "SELECT format('%s member objects, %s functions, %s policies, %s config tables',
+    count(*), count(*) FILTER (WHERE classid = 'pg_proc'::regclass),
+    (SELECT count(*) FROM pg_policy WHERE polrelid::regclass::text LIKE 'kalix.%'),
+    (SELECT cardinality(extconfig) FROM pg_extension WHERE extname = '$ext'))
+    FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+      AND refobjid = (SELECT oid FROM pg_extension WHERE extname = '$ext')")
+grep -q '^function ' "$work/fresh.txt" && grep -q '^policy ' "$work/fresh.txt" && grep -q '^config dump ' "$work/fresh.txt"
+check $? "fresh install of $default described ($stats, $(wc -l <"$work/fresh.txt") lines)" "$work/fresh.txt"
+
+# (The schema itself stays: CREATE EXTENSION made it, but it is no member.)
+value -d "$fresh_db" >"$work/drop.txt" 2>&1 <<SQL
+DROP EXTENSION $ext;
+SELECT 'left behind: ' || x FROM (
+    SELECT oid::regclass::text FROM pg_class WHERE relnamespace = 'kalix'::regnamespace
+    UNION ALL SELECT oid::regprocedure::text FROM pg_proc WHERE pronamespace = 'kalix'::regnamespace
+    UNION ALL SELECT oid::regtype::text FROM pg_type WHERE typnamespace = 'kalix'::regnamespace
+    UNION ALL SELECT evtname FROM pg_event_trigger WHERE evtname LIKE 'kalix%'
+) AS objects (x);
+SQL
+[ $? -eq 0 ] && ! [ -s "$work/drop.txt" ]
+check $? "DROP EXTENSION leaves no object in schema kalix" "$work/drop.txt"
+
+value -d "$fresh_db" -c "CREATE EXTENSION $ext" >/dev/null 2>"$work/again.err"
+snapshot "$fresh_db" "$work/again.txt"
+diff "$work/fresh.txt" "$work/again.txt" >"$work/again.diff" 2>&1
+check $? "CREATE EXTENSION after DROP EXTENSION gives the same objects" "$work/again.diff"
+
+if [ "$npaths" -eq 0 ]; then
+    skip "no update path to $default: only version $(echo $versions) is available, 0 paths tested"
+else
+    for v in $sources; do
+        path=$(value -d "$fresh_db" -c "SELECT path FROM pg_extension_update_paths('$ext') WHERE source = '$v' AND target = '$default'")
+        {
+            fresh_db_with "$path_db" "$v" &&
+                value -d "$path_db" -c "ALTER EXTENSION $ext UPDATE" >/dev/null &&
+                snapshot "$path_db" "$work/path.txt" &&
+                diff "$work/fresh.txt" "$work/path.txt"
+        } >"$work/path.diff" 2>&1
+        check $? "$v updated to $default ($path) equals a fresh install" "$work/path.diff"
+    done
+fi
+
+if [ "$nsteps" -le 0 ]; then
+    skip "no release before $default: step-by-step update from the oldest version not tested"
+else
+    {
+        prev=""
+        fresh_db_with "$path_db" "$oldest" &&
+            for v in $chain; do
+                [ "$v" = "$oldest" ] && continue
+                value -d "$path_db" -c "ALTER EXTENSION $ext UPDATE TO '$v'" >/dev/null || exit 1
+            done &&
+            snapshot "$path_db" "$work/chain.txt" &&
+            diff "$work/fresh.txt" "$work/chain.txt"
+    } >"$work/chain.diff" 2>&1
+    check $? "$oldest updated one release at a time to $default ($nsteps steps) equals a fresh install" "$work/chain.diff"
+fi
+
+echo "# $npaths update paths tested"
+exit $((failed > 0))

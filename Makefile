@@ -3,13 +3,13 @@
 
 EXTENSION = kalix_accounts
 MODULE_big = kalix_accounts
-OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o
+OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o src/hierarchy.o
 DATA = kalix_accounts--1.0.sql
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
-REGRESS = identity accounts isolation attacks team lint npi
+REGRESS = identity accounts isolation attacks team lint npi hierarchy
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
-ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner
+ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts
 
 PG_CONFIG ?= pg_config

@@ -253,6 +253,7 @@ DECLARE
     my_role kalix.account_role;
     new_id uuid;
     copied bigint := 0;
+    above record;
 BEGIN
     IF me IS NULL THEN
         RAISE EXCEPTION 'no current login'
@@ -281,6 +282,22 @@ BEGIN
             RAISE EXCEPTION 'permission denied to create a child of or copy users from account "%"', current
                 USING ERRCODE = 'insufficient_privilege',
                       DETAIL = 'Only an admin or owner of the current account may do that.';
+        END IF;
+    END IF;
+    IF child THEN
+        -- Serialised with link_child and archive_account; see kalix.hierarchy_lock.
+        PERFORM kalix.lock_hierarchy();
+        IF (SELECT a.archived_at FROM kalix.accounts a WHERE a.id = current) IS NOT NULL THEN
+            RAISE EXCEPTION 'account "%" is archived', current
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'Archived accounts can neither become nor get child accounts.';
+        END IF;
+        SELECT * INTO above FROM kalix.lineage_fresh(current, NULL);
+        IF above.len + 1 > current_setting('kalix.max_depth')::integer THEN
+            RAISE EXCEPTION 'a child of account "%" would make a lineage of % accounts', current, above.len + 1
+                USING ERRCODE = 'program_limit_exceeded',
+                      DETAIL = format('kalix.max_depth allows at most %s accounts in a lineage.',
+                                      current_setting('kalix.max_depth'));
         END IF;
     END IF;
 
@@ -317,11 +334,12 @@ DECLARE
     col_num smallint;
     col_type regtype;
     mine text;
+    visible text;
 BEGIN
     PERFORM kalix.check_table_owner(tbl);
-    IF inherited THEN
-        RAISE EXCEPTION 'inherited isolation is not supported yet'
-            USING ERRCODE = 'feature_not_supported';
+    IF inherited IS NULL THEN
+        RAISE EXCEPTION 'inherited must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF EXISTS (SELECT 1 FROM kalix.isolated_tables t WHERE t.tbl = enable_isolation.tbl) THEN
         RAISE EXCEPTION 'table "%" is already isolated', tbl
@@ -351,11 +369,17 @@ BEGIN
     END IF;
 
     -- Restrictive policies narrow whatever permissive ones the owner adds.
+    -- Inherited tables show the rows of the whole lineage (an index condition
+    -- on the account column: lineage() is evaluated once per scan) and take
+    -- writes only in the current account.
     mine := format('%I OPERATOR(pg_catalog.=) kalix.current_account()', account_column);
+    visible := CASE WHEN inherited
+                    THEN format('%I OPERATOR(pg_catalog.=) ANY (kalix.lineage())', account_column)
+                    ELSE mine END;
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
     EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
     EXECUTE format('CREATE POLICY kalix_permit ON %s AS PERMISSIVE FOR ALL USING (true) WITH CHECK (true)', tbl);
-    EXECUTE format('CREATE POLICY kalix_select ON %s AS RESTRICTIVE FOR SELECT USING (%s)', tbl, mine);
+    EXECUTE format('CREATE POLICY kalix_select ON %s AS RESTRICTIVE FOR SELECT USING (%s)', tbl, visible);
     EXECUTE format('CREATE POLICY kalix_insert ON %s AS RESTRICTIVE FOR INSERT WITH CHECK (%s)', tbl, mine);
     EXECUTE format('CREATE POLICY kalix_update ON %s AS RESTRICTIVE FOR UPDATE USING (%s) WITH CHECK (%s)', tbl, mine, mine);
     EXECUTE format('CREATE POLICY kalix_delete ON %s AS RESTRICTIVE FOR DELETE USING (%s)', tbl, mine);
@@ -366,7 +390,7 @@ BEGIN
         jsonb_build_object('table', tbl::text, 'account_column', account_column, 'inherited', inherited));
 END
 $$;
-COMMENT ON FUNCTION kalix.enable_isolation(regclass, name, boolean) IS 'enables and forces row-level security on a table so each account sees only its rows';
+COMMENT ON FUNCTION kalix.enable_isolation(regclass, name, boolean) IS 'enables and forces row-level security on a table so each account sees only its rows (inherited: also its ancestors'' rows, read-only)';
 
 CREATE FUNCTION kalix.disable_isolation(tbl regclass)
 RETURNS void
@@ -1214,3 +1238,335 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION kalix.primary_npi(uuid) IS 'the primary NPI of an account (default: the current one), NULL when it has none';
+
+------------------------------------------------------------------------------
+-- Child accounts: hierarchy functions, linking, archiving, billing
+------------------------------------------------------------------------------
+
+-- Lock design.  Every change to the shape of the hierarchy -- link_child,
+-- unlink_child, archive_account and create_account(child => true) -- first
+-- updates the single row of kalix.hierarchy_lock (kalix.lock_hierarchy()).
+-- The row lock serialises those changes: the second of two concurrent ones
+-- waits until the first commits or rolls back, so two links that would
+-- together close a cycle (A under B and B under A, or any longer ring), a
+-- link under an account being archived, or two links that together exceed
+-- kalix.max_depth can never both commit.  After the wait, its checks must see
+-- the first one's result: under READ COMMITTED each later statement takes a
+-- new snapshot; under REPEATABLE READ and SERIALIZABLE the update of a row
+-- that a transaction committed after our snapshot fails with
+-- serialization_failure, so a stale snapshot can never let a cycle through
+-- (the application retries, as it must for any serialization failure).
+-- After the lock the caller's role is checked again from the table with the
+-- membership row locked FOR SHARE (kalix.locked_role), account row first and
+-- memberships second as the team functions do, so a membership removed
+-- meanwhile is not acted on and the two kinds of change never deadlock.
+-- Reads (lineage() and the policies) take no lock: they use the backend cache.
+CREATE TABLE kalix.hierarchy_lock (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    generation bigint NOT NULL DEFAULT 0
+);
+INSERT INTO kalix.hierarchy_lock DEFAULT VALUES;
+COMMENT ON TABLE kalix.hierarchy_lock IS 'one row, updated by every change to the account hierarchy to serialise those changes';
+ALTER TABLE kalix.hierarchy_lock ENABLE ROW LEVEL SECURITY;
+CREATE POLICY hierarchy_lock_public ON kalix.hierarchy_lock FOR SELECT USING (true);
+GRANT SELECT ON kalix.hierarchy_lock TO PUBLIC;
+
+-- Internal: takes the hierarchy lock (see above) until the transaction ends.
+CREATE FUNCTION kalix.lock_hierarchy() RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE kalix.hierarchy_lock SET generation = generation OPERATOR(pg_catalog.+) 1;
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.lock_hierarchy() FROM PUBLIC;
+COMMENT ON FUNCTION kalix.lock_hierarchy() IS 'internal: serialises changes to the account hierarchy until the transaction ends';
+
+-- Internal: the current login's role in an account, read from the table after
+-- the hierarchy lock with the membership row locked FOR SHARE, so that a
+-- membership removed or changed meanwhile is seen (READ COMMITTED) or fails
+-- the transaction with a serialization error (REPEATABLE READ).
+CREATE FUNCTION kalix.locked_role(account uuid) RETURNS kalix.account_role
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT m.role FROM kalix.memberships m
+    WHERE m.account_id OPERATOR(pg_catalog.=) account
+      AND m.login_id OPERATOR(pg_catalog.=) kalix.current_login()
+    FOR SHARE;
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.locked_role(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.locked_role(uuid) IS 'internal: the current login''s role in an account, its membership row locked';
+
+-- Internal: the length of an account's lineage read from the table (not the
+-- cache) with the statement's snapshot, whether `seek` is in it, and whether
+-- it runs into a cycle of parent links (only direct writes can make one).
+-- Stops after 1001 accounts.  A loop of primary-key lookups rather than a
+-- recursive query, whose plan goes wrong while kalix.accounts has no
+-- statistics yet (a bulk load followed by a link, as in a migration).
+CREATE FUNCTION kalix.lineage_fresh(account uuid, seek uuid,
+                                    OUT len integer, OUT has_seek boolean, OUT has_cycle boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur uuid := account;
+    seen uuid[] := '{}';
+BEGIN
+    len := 0;
+    has_seek := false;
+    WHILE cur IS NOT NULL AND len <= 1000 LOOP
+        len := len + 1;
+        seen := seen || cur;
+        has_seek := has_seek OR coalesce(cur = seek, false);
+        SELECT a.parent_id INTO cur FROM kalix.accounts a WHERE a.id = cur;
+    END LOOP;
+    has_cycle := cur IS NOT NULL AND (SELECT count(DISTINCT s) FROM unnest(seen) s) < len;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.lineage_fresh(uuid, uuid) FROM PUBLIC;
+COMMENT ON FUNCTION kalix.lineage_fresh(uuid, uuid) IS 'internal: lineage length read from the table, for the checks of link_child and create_account';
+
+-- lineage() has a form without arguments, so that the policies of inherited
+-- tables read (and EXPLAIN shows) "account_id = ANY (kalix.lineage())".
+CREATE FUNCTION kalix.lineage() RETURNS uuid[]
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_lineage';
+COMMENT ON FUNCTION kalix.lineage() IS 'the current account, its parent, ..., its payer; ''{}'' without a current account';
+
+CREATE FUNCTION kalix.lineage(account uuid) RETURNS uuid[]
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_lineage';
+COMMENT ON FUNCTION kalix.lineage(uuid) IS 'the account (NULL: the current one), its parent, ..., its payer';
+
+CREATE FUNCTION kalix.lineage_distance(account uuid) RETURNS integer
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_lineage_distance';
+COMMENT ON FUNCTION kalix.lineage_distance(uuid) IS '0 for the current account, 1 for its parent, ...; NULL when not in the current lineage';
+
+CREATE FUNCTION kalix.descendants(account uuid DEFAULT NULL)
+RETURNS TABLE (account_id uuid, depth integer)
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10
+    AS 'MODULE_PATHNAME', 'kalix_descendants';
+COMMENT ON FUNCTION kalix.descendants(uuid) IS 'the account (depth 0; default: the current one) and its unarchived descendants';
+
+CREATE FUNCTION kalix.billing_account(account uuid DEFAULT NULL) RETURNS uuid
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_billing_account';
+COMMENT ON FUNCTION kalix.billing_account(uuid) IS 'the payer of the account (default: the current one): the root of its lineage';
+
+CREATE FUNCTION kalix.billed_accounts(account uuid DEFAULT NULL)
+RETURNS TABLE (account_id uuid, name text, depth integer)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT d.account_id, a.name, d.depth
+    FROM kalix.descendants(kalix.billing_account(billed_accounts.account)) d
+    JOIN kalix.accounts a ON a.id OPERATOR(pg_catalog.=) d.account_id
+    ORDER BY d.depth, a.name, a.id;
+$$;
+COMMENT ON FUNCTION kalix.billed_accounts(uuid) IS 'the payer of the account (default: the current one) at depth 0 and every account it pays for';
+
+CREATE FUNCTION kalix.link_child(child uuid, parent uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me uuid := kalix.current_login();
+    max_depth integer := pg_catalog.current_setting('kalix.max_depth')::integer;
+    child_row kalix.accounts;
+    parent_row kalix.accounts;
+    above record;
+    below integer;
+    level uuid[];
+BEGIN
+    IF me IS NULL THEN
+        RAISE EXCEPTION 'no current login'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
+    END IF;
+    IF child IS NULL OR parent IS NULL THEN
+        RAISE EXCEPTION 'child and parent must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF child = parent THEN
+        RAISE EXCEPTION 'account "%" cannot be its own parent', child
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF coalesce(kalix.member_role(child) < 'admin' OR kalix.member_role(parent) < 'admin', true) THEN
+        RAISE EXCEPTION 'permission denied to link account "%" under account "%"', child, parent
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only an admin or owner of both accounts may link them.';
+    END IF;
+
+    PERFORM kalix.lock_hierarchy();
+    -- From here on every read sees the hierarchy as the last change left it.
+    -- The child's row is locked before memberships, in the order the team
+    -- functions use, so that the two never deadlock.
+    SELECT * INTO child_row FROM kalix.accounts a WHERE a.id = child FOR NO KEY UPDATE;
+    IF coalesce(kalix.locked_role(child) < 'admin' OR kalix.locked_role(parent) < 'admin', true) THEN
+        RAISE EXCEPTION 'permission denied to link account "%" under account "%"', child, parent
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only an admin or owner of both accounts may link them.';
+    END IF;
+    SELECT * INTO parent_row FROM kalix.accounts a WHERE a.id = parent;
+    IF child_row.archived_at IS NOT NULL OR parent_row.archived_at IS NOT NULL THEN
+        RAISE EXCEPTION 'account "%" is archived',
+                CASE WHEN child_row.archived_at IS NOT NULL THEN child ELSE parent END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Archived accounts can neither become nor get child accounts.';
+    END IF;
+    IF child_row.parent_id IS NOT NULL THEN
+        RAISE EXCEPTION 'account "%" already has a parent', child
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Its parent is account %s.', child_row.parent_id),
+                  HINT = 'Call kalix.unlink_child() first to move it.';
+    END IF;
+    SELECT * INTO above FROM kalix.lineage_fresh(parent, child);
+    IF above.has_seek THEN
+        RAISE EXCEPTION 'linking account "%" under account "%" would create a cycle', child, parent
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Account %s is an ancestor of account %s.', child, parent);
+    END IF;
+    IF above.has_cycle THEN
+        RAISE EXCEPTION 'account "%" is in or below a cycle of parent links', parent
+            USING ERRCODE = 'data_corrupted',
+                  DETAIL = 'Following parent_id in kalix.accounts leads back to an account already passed.',
+                  HINT = 'kalix.accounts was changed without the kalix functions; repair parent_id by hand.';
+    END IF;
+    IF above.len > 1000 THEN
+        RAISE EXCEPTION 'lineage of account "%" is longer than 1000 accounts', parent
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'kalix.accounts was changed without the kalix functions; repair parent_id by hand.';
+    END IF;
+    -- The height of child's subtree, counting child as 1, level by level.
+    below := 0;
+    level := ARRAY[child];
+    WHILE cardinality(level) > 0 AND below <= max_depth LOOP
+        below := below + 1;
+        SELECT coalesce(array_agg(a.id), '{}') INTO level
+        FROM kalix.accounts a WHERE a.parent_id = ANY (level);
+    END LOOP;
+    IF above.len + below > max_depth THEN
+        RAISE EXCEPTION 'linking account "%" under account "%" would make a lineage of % accounts', child, parent, above.len + below
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('kalix.max_depth allows at most %s accounts in a lineage.', max_depth);
+    END IF;
+
+    UPDATE kalix.accounts a SET parent_id = parent WHERE a.id = child;
+    PERFORM kalix.write_audit('link_child', child, jsonb_build_object('parent_id', parent));
+END
+$$;
+COMMENT ON FUNCTION kalix.link_child(uuid, uuid) IS 'makes an independent account a child of another; admin of both';
+
+CREATE FUNCTION kalix.unlink_child(child uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me uuid := kalix.current_login();
+    old_parent uuid;
+BEGIN
+    IF me IS NULL THEN
+        RAISE EXCEPTION 'no current login'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
+    END IF;
+    IF child IS NULL THEN
+        RAISE EXCEPTION 'child must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT a.parent_id INTO old_parent FROM kalix.accounts a WHERE a.id = child;
+    IF NOT (coalesce(kalix.member_role(child) >= 'admin', false)
+            OR coalesce(kalix.member_role(old_parent) >= 'admin', false)) THEN
+        RAISE EXCEPTION 'permission denied to unlink account "%"', child
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only an admin or owner of the account or of its parent may unlink it.';
+    END IF;
+    PERFORM kalix.lock_hierarchy();
+    -- Read again: the parent may have changed while we waited for the lock.
+    SELECT a.parent_id INTO old_parent FROM kalix.accounts a WHERE a.id = child FOR NO KEY UPDATE;
+    IF old_parent IS NULL THEN
+        RAISE EXCEPTION 'account "%" has no parent', child
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'It is already independent.';
+    END IF;
+    IF NOT (coalesce(kalix.locked_role(child) >= 'admin', false)
+            OR coalesce(kalix.locked_role(old_parent) >= 'admin', false)) THEN
+        RAISE EXCEPTION 'permission denied to unlink account "%"', child
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only an admin or owner of the account or of its parent may unlink it.';
+    END IF;
+    UPDATE kalix.accounts a SET parent_id = NULL WHERE a.id = child;
+    PERFORM kalix.write_audit('unlink_child', child, jsonb_build_object('parent_id', old_parent));
+END
+$$;
+COMMENT ON FUNCTION kalix.unlink_child(uuid) IS 'makes a child account independent; admin of the child or of its parent';
+
+CREATE FUNCTION kalix.archive_account(account uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me uuid := kalix.current_login();
+    archived timestamptz;
+    children bigint;
+BEGIN
+    IF me IS NULL THEN
+        RAISE EXCEPTION 'no current login'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
+    END IF;
+    IF account IS NULL THEN
+        RAISE EXCEPTION 'account must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF coalesce(kalix.member_role(account) < 'owner', true) THEN
+        RAISE EXCEPTION 'permission denied to archive account "%"', account
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only an owner of the account may archive it.';
+    END IF;
+    PERFORM kalix.lock_hierarchy();
+    -- The account row before memberships, as in the team functions.
+    SELECT a.archived_at INTO archived FROM kalix.accounts a
+    WHERE a.id = archive_account.account FOR NO KEY UPDATE;
+    IF coalesce(kalix.locked_role(account) < 'owner', true) THEN
+        RAISE EXCEPTION 'permission denied to archive account "%"', account
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only an owner of the account may archive it.';
+    END IF;
+    IF archived IS NOT NULL THEN
+        RAISE EXCEPTION 'account "%" is already archived', account
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT count(*) INTO children FROM kalix.accounts a
+    WHERE a.parent_id = archive_account.account AND a.archived_at IS NULL;
+    IF children > 0 THEN
+        RAISE EXCEPTION 'account "%" has unarchived child accounts', account
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('It has %s unarchived child account(s).', children),
+                  HINT = 'Archive or unlink its child accounts first.';
+    END IF;
+    UPDATE kalix.accounts a SET archived_at = now() WHERE a.id = archive_account.account;
+    PERFORM kalix.write_audit('archive_account', account, '{}');
+END
+$$;
+COMMENT ON FUNCTION kalix.archive_account(uuid) IS 'archives an account without unarchived children; owner';
+
+-- A security barrier keeps functions in a caller's WHERE clause from seeing
+-- the rows of accounts the caller does not belong to.  Ancestors the caller
+-- is not a member of appear in path as "...", never by name.
+CREATE VIEW kalix.account_tree WITH (security_barrier) AS
+    SELECT a.id AS account_id, a.name, a.parent_id,
+           pg_catalog.cardinality(kalix.lineage(a.id)) OPERATOR(pg_catalog.-) 1 AS depth,
+           (SELECT pg_catalog.string_agg(CASE WHEN kalix.member_role(p.id) IS NULL THEN '...'
+                                              ELSE p.name END,
+                                         ' / ' ORDER BY l.ord DESC)
+            FROM pg_catalog.unnest(kalix.lineage(a.id)) WITH ORDINALITY AS l(id, ord)
+            JOIN kalix.accounts p ON p.id OPERATOR(pg_catalog.=) l.id) AS path
+    FROM kalix.accounts a
+    WHERE a.archived_at IS NULL AND kalix.member_role(a.id) IS NOT NULL;
+COMMENT ON VIEW kalix.account_tree IS 'the caller''s unarchived accounts with their depth and path from the payer';
+GRANT SELECT ON kalix.account_tree TO PUBLIC;

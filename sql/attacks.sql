@@ -5,6 +5,13 @@ CREATE ROLE attacks_owner LOGIN;
 CREATE ROLE attacks_alice LOGIN;
 CREATE ROLE attacks_bob LOGIN;
 CREATE ROLE attacks_mallory LOGIN;
+-- Where the server asks for passwords (pg_virtualenv), the roles this file
+-- reconnects as get the password of the session's own connection.
+\getenv pgpassword PGPASSWORD
+\if :{?pgpassword}
+ALTER ROLE attacks_mallory PASSWORD :'pgpassword';
+ALTER ROLE attacks_bob PASSWORD :'pgpassword';
+\endif
 SELECT kalix.create_login('owner@attacks.test', 'Owner', 'attacks_owner') AS owner_login \gset
 SELECT kalix.create_login('alice@attacks.test', 'Alice', 'attacks_alice') AS alice \gset
 SELECT kalix.create_login('bob@attacks.test', 'Bob', 'attacks_bob') AS bob \gset

@@ -41,8 +41,6 @@ SELECT kalix.enable_isolation('isolation_notes', 'tenant_id');
 SELECT kalix.enable_isolation('isolation_texty');
 -- Tables only.
 SELECT kalix.enable_isolation('isolation_view');
--- The inherited mode is not there yet.
-SELECT kalix.enable_isolation('isolation_notes', inherited => true);
 -- Nothing was registered by the refused calls.
 SELECT count(*) FROM kalix.isolated_tables;
 

@@ -61,6 +61,14 @@ typedef struct MemberEntry
 	KalixRole	role;
 } MemberEntry;
 
+/* The child accounts of one account (archived ones included). */
+typedef struct ChildrenEntry
+{
+	pg_uuid_t	parent;			/* hash key */
+	int			count;
+	pg_uuid_t  *children;
+} ChildrenEntry;
+
 /* A cached login id, or a cached "no such login". */
 typedef struct LoginEntry
 {
@@ -82,6 +90,7 @@ typedef struct CatalogIds
 	bool		installed;
 	Oid			accounts;
 	Oid			accounts_pkey;
+	Oid			accounts_parent_id_idx;
 	Oid			logins;
 	Oid			logins_pkey;
 	Oid			logins_db_role_key;
@@ -98,6 +107,7 @@ static HTAB *account_hash = NULL;
 static HTAB *login_hash = NULL;
 static HTAB *role_login_hash = NULL;
 static HTAB *member_hash = NULL;
+static HTAB *children_hash = NULL;
 
 /* Bumped whenever cached data may have changed. */
 uint64		kalix_cache_generation = 1;
@@ -166,6 +176,7 @@ ResolveIds(void)
 		return;
 	ids.accounts = KalixRelid("accounts", nsp);
 	ids.accounts_pkey = KalixRelid("accounts_pkey", nsp);
+	ids.accounts_parent_id_idx = KalixRelid("accounts_parent_id_idx", nsp);
 	ids.logins = KalixRelid("logins", nsp);
 	ids.logins_pkey = KalixRelid("logins_pkey", nsp);
 	ids.logins_db_role_key = KalixRelid("logins_db_role_key", nsp);
@@ -174,6 +185,7 @@ ResolveIds(void)
 	role_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 								CStringGetDatum("account_role"), ObjectIdGetDatum(nsp));
 	if (!OidIsValid(ids.accounts) || !OidIsValid(ids.accounts_pkey) ||
+		!OidIsValid(ids.accounts_parent_id_idx) ||
 		!OidIsValid(ids.logins) || !OidIsValid(ids.logins_pkey) ||
 		!OidIsValid(ids.logins_db_role_key) || !OidIsValid(ids.memberships) ||
 		!OidIsValid(ids.memberships_pkey) || !OidIsValid(role_type))
@@ -206,7 +218,7 @@ KalixCacheBegin(void)
 												  ALLOCSET_DEFAULT_SIZES);
 	else
 		MemoryContextReset(KalixCacheContext);
-	account_hash = login_hash = role_login_hash = member_hash = NULL;
+	account_hash = login_hash = role_login_hash = member_hash = children_hash = NULL;
 
 	/* Mark valid first: an invalidation arriving while we resolve clears it. */
 	cache_valid = true;
@@ -215,6 +227,22 @@ KalixCacheBegin(void)
 	login_hash = CreateHash("kalix logins", sizeof(pg_uuid_t), sizeof(LoginEntry));
 	role_login_hash = CreateHash("kalix role logins", sizeof(Oid), sizeof(RoleLoginEntry));
 	member_hash = CreateHash("kalix memberships", sizeof(MemberKey), sizeof(MemberEntry));
+	children_hash = CreateHash("kalix children", sizeof(pg_uuid_t), sizeof(ChildrenEntry));
+}
+
+/* True until an invalidation arrives; the next KalixCacheBegin then resets. */
+bool
+KalixCacheIsValid(void)
+{
+	return cache_valid;
+}
+
+/* Allocates memory that lives as long as the cache's current contents. */
+void *
+KalixCacheAlloc(Size size)
+{
+	Assert(KalixCacheContext != NULL);
+	return MemoryContextAllocZero(KalixCacheContext, size);
 }
 
 /* The pg_enum OID of a kalix.account_role value. */
@@ -267,14 +295,15 @@ IndexLookup(Oid relid, Oid indexid, int nkeys, const AttrNumber *attnos,
 	table_close(rel, AccessShareLock);
 }
 
-/* Copies an accounts row into a cache entry. */
-static bool
-VisitAccount(HeapTuple tuple, TupleDesc desc, void *arg)
+/* Fills a cache entry from an accounts row. */
+static void
+AccountFromTuple(HeapTuple tuple, TupleDesc desc, KalixAccount *entry)
 {
-	KalixAccount *entry = arg;
 	bool		isnull;
 	Datum		parent;
 
+	memset(entry, 0, sizeof(KalixAccount));
+	entry->id = *DatumGetUUIDP(heap_getattr(tuple, Anum_accounts_id, desc, &isnull));
 	entry->exists = true;
 	parent = heap_getattr(tuple, Anum_accounts_parent_id, desc, &isnull);
 	entry->has_parent = !isnull;
@@ -282,6 +311,13 @@ VisitAccount(HeapTuple tuple, TupleDesc desc, void *arg)
 		entry->parent_id = *DatumGetUUIDP(parent);
 	(void) heap_getattr(tuple, Anum_accounts_archived_at, desc, &isnull);
 	entry->archived = !isnull;
+}
+
+/* Copies an accounts row into a cache entry. */
+static bool
+VisitAccount(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	AccountFromTuple(tuple, desc, (KalixAccount *) arg);
 	return false;
 }
 
@@ -307,6 +343,75 @@ KalixLookupAccount(const pg_uuid_t *id)
 		*entry = account;
 	}
 	return entry;
+}
+
+/* What a scan of the children of one account collects. */
+typedef struct ChildrenScan
+{
+	int			count;
+	int			allocated;
+	KalixAccount *rows;
+} ChildrenScan;
+
+/* Collects one child row. */
+static bool
+VisitChild(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	ChildrenScan *scan = arg;
+
+	if (scan->count == scan->allocated)
+	{
+		scan->allocated *= 2;
+		scan->rows = repalloc(scan->rows, scan->allocated * sizeof(KalixAccount));
+	}
+	AccountFromTuple(tuple, desc, &scan->rows[scan->count++]);
+	return true;
+}
+
+/*
+ * The ids of the accounts whose parent is this account, archived ones
+ * included, read through accounts_parent_id_idx.  The children found enter
+ * the account cache too.  The array belongs to the cache.
+ */
+const pg_uuid_t *
+KalixLookupChildren(const pg_uuid_t *parent, int *count)
+{
+	ChildrenEntry *entry = hash_search(children_hash, parent, HASH_FIND, NULL);
+
+	if (entry == NULL)
+	{
+		static const AttrNumber attnos[] = {Anum_accounts_parent_id};
+		static const RegProcedure procs[] = {F_UUID_EQ};
+		Datum		values[] = {UUIDPGetDatum(parent)};
+		ChildrenScan scan;
+		pg_uuid_t  *children;
+
+		/* Read first, enter after: an error must not leave a partial entry. */
+		scan.count = 0;
+		scan.allocated = 8;
+		scan.rows = palloc(scan.allocated * sizeof(KalixAccount));
+		if (ids.installed)
+			IndexLookup(ids.accounts, ids.accounts_parent_id_idx, 1, attnos, procs, values,
+						VisitChild, &scan);
+		children = MemoryContextAlloc(KalixCacheContext,
+									  Max(scan.count, 1) * sizeof(pg_uuid_t));
+		for (int i = 0; i < scan.count; i++)
+		{
+			bool		found;
+			KalixAccount *child = hash_search(account_hash, &scan.rows[i].id,
+											  HASH_ENTER, &found);
+
+			if (!found)
+				*child = scan.rows[i];
+			children[i] = scan.rows[i].id;
+		}
+		pfree(scan.rows);
+		entry = hash_search(children_hash, parent, HASH_ENTER, NULL);
+		entry->count = scan.count;
+		entry->children = children;
+	}
+	*count = entry->count;
+	return entry->children;
 }
 
 /* Copies the id of a logins row. */

@@ -158,6 +158,23 @@ CurrentAccount(pg_uuid_t *account, KalixRole *role)
 	return true;
 }
 
+/* The current login of the running statement; false when there is none. */
+bool
+KalixStatementLogin(pg_uuid_t *login)
+{
+	RefreshMemo();
+	if (memo.has_login)
+		*login = memo.login;
+	return memo.has_login;
+}
+
+/* The checked current account of the running statement; false when none is set. */
+bool
+KalixCurrentAccount(pg_uuid_t *account)
+{
+	return CurrentAccount(account, NULL);
+}
+
 /* Returns a pg_uuid_t copy as a Datum. */
 static Datum
 UuidDatumCopy(const pg_uuid_t *uuid)

@@ -34,7 +34,14 @@ typedef struct KalixAccount
 	bool		archived;
 	bool		has_parent;
 	pg_uuid_t	parent_id;
+	/* Filled by hierarchy.c on first use; memory of the cache. */
+	int			lineage_len;	/* 0: not computed yet */
+	pg_uuid_t  *lineage;		/* [self, parent, ..., payer] */
+	struct KalixLineageIndex *lineage_index;	/* sorted, for long lineages */
 } KalixAccount;
+
+/* Longest lineage the walks accept; longer ones are taken for corruption. */
+#define KALIX_LINEAGE_LIMIT 1000
 
 /* The local transaction id of the running transaction. */
 #if PG_VERSION_NUM >= 170000
@@ -60,7 +67,10 @@ extern void KalixCacheRegister(void);
 extern void KalixCacheBegin(void);
 extern bool KalixInstalled(void);
 extern Oid	KalixRoleEnumValue(KalixRole role);
+extern bool KalixCacheIsValid(void);
+extern void *KalixCacheAlloc(Size size);
 extern KalixAccount *KalixLookupAccount(const pg_uuid_t *id);
+extern const pg_uuid_t *KalixLookupChildren(const pg_uuid_t *parent, int *count);
 extern bool KalixLoginForRole(Oid roleid, pg_uuid_t *login);
 extern bool KalixLoginExists(const pg_uuid_t *login);
 extern KalixRole KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login);
@@ -70,5 +80,7 @@ extern bool KalixCurrentLogin(pg_uuid_t *login);
 extern KalixRole KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login,
 								  bool raise);
 extern void KalixInstallHooks(void);
+extern bool KalixStatementLogin(pg_uuid_t *login);
+extern bool KalixCurrentAccount(pg_uuid_t *account);
 
 #endif							/* KALIX_H */

@@ -1,0 +1,387 @@
+/*
+ * hierarchy.c
+ *		Child accounts: lineage(), lineage_distance(), descendants() and
+ *		billing_account(), answered from the backend cache.
+ *
+ * The lineage of an account -- itself, its parent, ..., its payer -- is
+ * computed on first use and kept in the account's cache entry until the next
+ * invalidation, so the policies of inherited tables, which call lineage()
+ * once per scan and lineage_distance() once per row, cost a hash lookup and
+ * a short search.  A walk stops before the first archived ancestor: an
+ * archived account shares nothing and pays for nothing.  (link_child and
+ * archive_account never let an unarchived account have an archived ancestor;
+ * only direct writes to kalix.accounts can.)  Walks are loops, not
+ * recursion, and end with an error on a cycle or on a lineage longer than
+ * KALIX_LINEAGE_LIMIT, which likewise only direct writes can create.
+ *
+ * The cache reads each account with the latest snapshot, so a walk that
+ * meets an invalidation halfway may mix two states of the tree; when that
+ * makes a walk look corrupt, the cache is reset and the walk is done again
+ * once before an error is raised.
+ */
+#include "postgres.h"
+
+#include <string.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "kalix.h"
+
+/* Lineages longer than this get a sorted index for lineage_distance(). */
+#define LINEAGE_LINEAR_MAX 16
+
+/* One member of a long lineage, in a copy sorted by id. */
+typedef struct KalixLineageIndex
+{
+	pg_uuid_t	id;
+	int			distance;
+} KalixLineageIndex;
+
+/* Why a walk stopped early. */
+typedef enum WalkResult
+{
+	WALK_OK,
+	WALK_CYCLE,
+	WALK_TOO_LONG
+} WalkResult;
+
+/* Compares two UUIDs the way uuid's btree opclass does. */
+static inline int
+UuidCmp(const pg_uuid_t *a, const pg_uuid_t *b)
+{
+	return memcmp(a->data, b->data, UUID_LEN);
+}
+
+/* qsort/bsearch comparator of lineage index entries. */
+static int
+LineageIndexCmp(const void *a, const void *b)
+{
+	return UuidCmp(&((const KalixLineageIndex *) a)->id,
+				   &((const KalixLineageIndex *) b)->id);
+}
+
+/* True when a chain of ids names one account twice. */
+static bool
+ChainHasRepeat(const pg_uuid_t *chain, int len)
+{
+	for (int i = 0; i < len; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int j = i + 1; j < len; j++)
+			if (UuidCmp(&chain[i], &chain[j]) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Raises the error for a corrupt walk that started at the given account. */
+static void
+ReportCorruptWalk(WalkResult result, const pg_uuid_t *account)
+{
+	if (result == WALK_CYCLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("account \"%s\" is in or below a cycle of parent links",
+						KalixUuidToCString(account)),
+				 errdetail("Following parent_id in kalix.accounts leads back to an account already passed."),
+				 errhint("kalix.accounts was changed without the kalix functions; repair parent_id by hand.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("lineage of account \"%s\" is longer than %d accounts",
+					KalixUuidToCString(account), KALIX_LINEAGE_LIMIT),
+			 errhint("kalix.accounts was changed without the kalix functions; repair parent_id by hand.")));
+}
+
+/*
+ * Computes the lineage of a cache entry into it.  Returns WALK_OK, or what
+ * made the walk stop; then the entry is left without a lineage.
+ */
+static WalkResult
+ComputeLineage(KalixAccount *entry)
+{
+	pg_uuid_t  *chain = palloc((KALIX_LINEAGE_LIMIT + 1) * sizeof(pg_uuid_t));
+	KalixAccount *cur = entry;
+	int			len = 0;
+	pg_uuid_t  *lineage;
+
+	chain[len++] = entry->id;
+	while (cur->has_parent)
+	{
+		KalixAccount *parent;
+
+		CHECK_FOR_INTERRUPTS();
+		parent = KalixLookupAccount(&cur->parent_id);
+		if (!parent->exists || parent->archived)
+			break;
+		if (parent->lineage_len > 0)
+		{
+			/* A lineage computed before is acyclic: append it whole. */
+			if (len + parent->lineage_len > KALIX_LINEAGE_LIMIT)
+			{
+				pfree(chain);
+				return WALK_TOO_LONG;
+			}
+			memcpy(&chain[len], parent->lineage, parent->lineage_len * sizeof(pg_uuid_t));
+			len += parent->lineage_len;
+			break;
+		}
+		if (len == KALIX_LINEAGE_LIMIT)
+		{
+			WalkResult	result = ChainHasRepeat(chain, len) ? WALK_CYCLE : WALK_TOO_LONG;
+
+			pfree(chain);
+			return result;
+		}
+		chain[len++] = parent->id;
+		cur = parent;
+	}
+
+	lineage = KalixCacheAlloc(len * sizeof(pg_uuid_t));
+	memcpy(lineage, chain, len * sizeof(pg_uuid_t));
+	pfree(chain);
+	if (len > LINEAGE_LINEAR_MAX)
+	{
+		KalixLineageIndex *index = KalixCacheAlloc(len * sizeof(KalixLineageIndex));
+
+		for (int i = 0; i < len; i++)
+		{
+			index[i].id = lineage[i];
+			index[i].distance = i;
+		}
+		qsort(index, len, sizeof(KalixLineageIndex), LineageIndexCmp);
+		entry->lineage_index = index;
+	}
+	entry->lineage = lineage;
+	entry->lineage_len = len;	/* set last: marks the entry complete */
+	return WALK_OK;
+}
+
+/*
+ * The cache entry of an account with its lineage filled in.  May reset the
+ * cache: callers hold no other pointer into it.
+ */
+static KalixAccount *
+LineageEntry(const pg_uuid_t *account)
+{
+	for (int attempt = 0;; attempt++)
+	{
+		KalixAccount *entry;
+		WalkResult	result;
+
+		KalixCacheBegin();
+		entry = KalixLookupAccount(account);
+		if (entry->lineage_len > 0)
+			return entry;
+		result = ComputeLineage(entry);
+		if (result == WALK_OK)
+			return entry;
+		/* A walk across an invalidation may see a mix of two trees: retry once. */
+		if (attempt > 0 || KalixCacheIsValid())
+			ReportCorruptWalk(result, account);
+	}
+}
+
+/* Position of an account in a computed lineage; -1 when it is not in it. */
+static int
+LineageDistance(const KalixAccount *entry, const pg_uuid_t *account)
+{
+	KalixLineageIndex key;
+	KalixLineageIndex *found;
+
+	if (entry->lineage_index == NULL)
+	{
+		for (int i = 0; i < entry->lineage_len; i++)
+			if (UuidCmp(&entry->lineage[i], account) == 0)
+				return i;
+		return -1;
+	}
+	key.id = *account;
+	found = bsearch(&key, entry->lineage_index, entry->lineage_len,
+					sizeof(KalixLineageIndex), LineageIndexCmp);
+	return found ? found->distance : -1;
+}
+
+/*
+ * The account a hierarchy function asks about: its first argument, which
+ * the current login must be a member of, or when it is NULL or absent the
+ * current account.  False when that is asked for and none is current.
+ */
+static bool
+ResolveAccount(FunctionCallInfo fcinfo, pg_uuid_t *account)
+{
+	pg_uuid_t	login;
+
+	if (PG_NARGS() == 0 || PG_ARGISNULL(0))
+		return KalixCurrentAccount(account);
+	*account = *PG_GETARG_UUID_P(0);
+	if (!KalixStatementLogin(&login))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
+				 errdetail("There is no current login."),
+				 errhint("Set kalix.current_login, or create a login whose db_role is the current role.")));
+	(void) KalixCheckAccess(account, &login, true);
+	return true;
+}
+
+/* Returns a pg_uuid_t copy as a Datum. */
+static Datum
+UuidDatumCopy(const pg_uuid_t *uuid)
+{
+	pg_uuid_t  *copy = palloc(sizeof(pg_uuid_t));
+
+	*copy = *uuid;
+	return UUIDPGetDatum(copy);
+}
+
+PG_FUNCTION_INFO_V1(kalix_lineage);
+
+/* SQL: kalix.lineage(account) -- [account, parent, ..., payer]; '{}' without an account. */
+Datum
+kalix_lineage(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t	account;
+	KalixAccount *entry;
+	Datum	   *elems;
+
+	if (!ResolveAccount(fcinfo, &account))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(UUIDOID));
+	entry = LineageEntry(&account);
+	elems = palloc(entry->lineage_len * sizeof(Datum));
+	for (int i = 0; i < entry->lineage_len; i++)
+		elems[i] = UUIDPGetDatum(&entry->lineage[i]);
+	/* construct_array copies the values out of the cache. */
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, entry->lineage_len, UUIDOID,
+										  UUID_LEN, false, TYPALIGN_CHAR));
+}
+
+PG_FUNCTION_INFO_V1(kalix_lineage_distance);
+
+/* SQL: kalix.lineage_distance(account) -- its position in the current lineage, or NULL. */
+Datum
+kalix_lineage_distance(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *account = PG_GETARG_UUID_P(0);
+	pg_uuid_t	current;
+	int			distance;
+
+	if (!KalixCurrentAccount(&current))
+		PG_RETURN_NULL();
+	distance = LineageDistance(LineageEntry(&current), account);
+	if (distance < 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(distance);
+}
+
+PG_FUNCTION_INFO_V1(kalix_billing_account);
+
+/* SQL: kalix.billing_account(account) -- the payer: the last account of the lineage. */
+Datum
+kalix_billing_account(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t	account;
+	KalixAccount *entry;
+
+	if (!ResolveAccount(fcinfo, &account))
+		PG_RETURN_NULL();
+	entry = LineageEntry(&account);
+	return UuidDatumCopy(&entry->lineage[entry->lineage_len - 1]);
+}
+
+/* The unarchived descendants of an account found by a breadth-first walk. */
+typedef struct Descendants
+{
+	int			count;
+	int			allocated;
+	pg_uuid_t  *ids;
+	int		   *depths;
+} Descendants;
+
+/*
+ * Collects an account and its unarchived descendants, nearest first; an
+ * archived account hides its subtree, as it ends the lineages below it.
+ */
+static WalkResult
+WalkDescendants(const pg_uuid_t *account, Descendants *out)
+{
+	out->count = 1;
+	out->allocated = 64;
+	out->ids = palloc(out->allocated * sizeof(pg_uuid_t));
+	out->depths = palloc(out->allocated * sizeof(int));
+	out->ids[0] = *account;
+	out->depths[0] = 0;
+	for (int i = 0; i < out->count; i++)
+	{
+		pg_uuid_t	parent = out->ids[i];
+		int			depth = out->depths[i] + 1;
+		int			nchildren;
+		const pg_uuid_t *children;
+
+		CHECK_FOR_INTERRUPTS();
+		children = KalixLookupChildren(&parent, &nchildren);
+		for (int c = 0; c < nchildren; c++)
+		{
+			if (UuidCmp(&children[c], account) == 0)
+				return WALK_CYCLE;
+			if (KalixLookupAccount(&children[c])->archived)
+				continue;
+			if (depth >= KALIX_LINEAGE_LIMIT)
+				return WALK_TOO_LONG;
+			if (out->count == out->allocated)
+			{
+				out->allocated *= 2;
+				out->ids = repalloc(out->ids, out->allocated * sizeof(pg_uuid_t));
+				out->depths = repalloc(out->depths, out->allocated * sizeof(int));
+			}
+			out->ids[out->count] = children[c];
+			out->depths[out->count] = depth;
+			out->count++;
+		}
+	}
+	return WALK_OK;
+}
+
+PG_FUNCTION_INFO_V1(kalix_descendants);
+
+/* SQL: kalix.descendants(account) -- the account (depth 0) and every unarchived descendant. */
+Datum
+kalix_descendants(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pg_uuid_t	account;
+	Descendants found;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (!ResolveAccount(fcinfo, &account))
+		return (Datum) 0;
+	for (int attempt = 0;; attempt++)
+	{
+		WalkResult	result;
+
+		KalixCacheBegin();
+		result = WalkDescendants(&account, &found);
+		if (result == WALK_OK)
+			break;
+		/* A walk across an invalidation may see a mix of two trees: retry once. */
+		if (attempt > 0 || KalixCacheIsValid())
+			ReportCorruptWalk(result, &account);
+		pfree(found.ids);
+		pfree(found.depths);
+	}
+	for (int i = 0; i < found.count; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = UUIDPGetDatum(&found.ids[i]);
+		values[1] = Int32GetDatum(found.depths[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

@@ -51,6 +51,7 @@ say "== build and install ($PG_CONFIG)"
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null
 $sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 tmp=$(mktemp -d /tmp/kalix-bench.XXXXXX)
 as_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
 [ "$(id -u)" -eq 0 ] && chown postgres "$tmp"
@@ -350,6 +351,7 @@ command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do [ -n "${!v:-}" 
     echo "Produced by \`$command\` (\`make bench\`) on $(date -u '+%Y-%m-%d %H:%M UTC'),"
     echo "tree \`$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src kalix_accounts--1.0.sql 2>/dev/null || echo '+changes')\`."
     echo
+    [ "$SMOKE" = 1 ] && { echo "**SMOKE run: $TRANSACTIONS transactions per run on tiny data; the figures check that the harness works, they measure nothing.**"; echo; }
     echo "## Machine"
     echo
     echo "- CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores;" \
@@ -357,7 +359,7 @@ command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do [ -n "${!v:-}" 
     echo "- memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); kernel $(uname -r)"
     echo "- $("$bindir/postgres" --version); shared_buffers $shared_buffers, parallel query off, fsync off (throwaway cluster)," \
          "MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ = 8388608"
-    echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- load average (1, 5, 15 min) at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "## Data set"
     echo
@@ -415,6 +417,7 @@ else
 fi
 
 echo
+[ "$SMOKE" = 1 ] && echo "SMOKE run: these figures measure nothing (tiny data, $TRANSACTIONS transactions per run)."
 table | sed 's/\*\*//g'
 echo
 echo "create_account(copy_users): $(awk -v t="$create_tps" 'BEGIN { printf "%.0f/s", t }');" \

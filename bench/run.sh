@@ -383,7 +383,7 @@ command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do [ -n "${!v:-}" 
          "$naccts accounts: $(awk -v a="$inv_small" -v b="$steady_small" 'BEGIN { printf "%.0f µs vs %.0f µs (+%.0f µs)", a, b, a - b }');" \
          "$big accounts: $(awk -v a="$inv_big" -v b="$steady_big" 'BEGIN { printf "%.0f µs vs %.0f µs (+%.0f µs)", a, b, a - b }')"
     echo
-    echo "![throughput relative to limit](results.png)"
+    echo "Chart: \`bench/results.png\` (throughput relative to limit, log scale; written by each run, not committed)."
     echo
     echo "## Raw figures (round workload design tps)"
     echo
@@ -405,9 +405,9 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set logscale y
-set yrange [0.001:2]
+set yrange [*:3]
 set grid ytics
-set key top right
+set key below horizontal
 set xtics rotate by -30
 plot '$tmp/chart.dat' using 2:xtic(1) title 'kalix', '' using 4 title 'sql-tuned', '' using 3 title 'sql-naive', 1 notitle lc rgb 'black'
 EOF

@@ -34,3 +34,16 @@ test: deps
 # The seed's flows, walked through in psql in a throwaway cluster.
 demo: deps
 	pg_virtualenv -t scripts/run-demo.sh
+
+.PHONY: bench bench-smoke
+# pgbench comparison with a hand-written WHERE and SQL-only designs in a
+# throwaway cluster; writes bench/RESULTS.md and bench/results.png.  SCALE=0.1
+# makes it smaller, SMOKE=1 a seconds-long run that checks the designs agree.
+bench:
+	scripts/install-deps.sh bench
+	PG_CONFIG=$(PG_CONFIG) bench/run.sh
+
+# Seconds-long run on tiny data that fails when a design returns other rows
+# than the hand-written WHERE (for CI; no chart needed).
+bench-smoke:
+	SMOKE=1 PG_CONFIG=$(PG_CONFIG) bench/run.sh

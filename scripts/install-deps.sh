@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages kalix_accounts needs to build and test, if any
 # are missing.  Idempotent; uses sudo when not run as root.
+# `install-deps.sh bench` also installs what bench/run.sh needs (gnuplot, taskset).
 set -eu
 
 packages="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
@@ -10,6 +11,9 @@ python3-sqlalchemy"
 # (or npm) is installed already, whatever its origin.
 command -v node >/dev/null 2>&1 || packages="$packages nodejs"
 command -v npm >/dev/null 2>&1 || packages="$packages npm"
+if [ "${1:-}" = bench ]; then
+    packages="$packages gnuplot-nox util-linux"
+fi
 
 missing=""
 for p in $packages; do

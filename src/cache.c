@@ -69,12 +69,23 @@ typedef struct ChildrenEntry
 	pg_uuid_t  *children;
 } ChildrenEntry;
 
-/* A cached login id, or a cached "no such login". */
+/*
+ * What the cache knows of one login.  The first membership question about a
+ * login reads all its memberships at once (one index scan; a login usually
+ * has a handful), so later questions about its other accounts, and about
+ * accounts it does not belong to, need no scan.  A login with more than
+ * PRELOAD_MEMBERSHIPS_MAX memberships is asked about pair by pair instead.
+ */
 typedef struct LoginEntry
 {
-	pg_uuid_t	id;
+	pg_uuid_t	id;				/* hash key */
+	bool		exists_known;
 	bool		exists;
+	bool		members_loaded; /* every membership is in member_hash */
+	bool		members_many;	/* too many to preload */
 } LoginEntry;
+
+#define PRELOAD_MEMBERSHIPS_MAX 256
 
 /* The login whose db_role is a given role, if any. */
 typedef struct RoleLoginEntry
@@ -96,6 +107,7 @@ typedef struct CatalogIds
 	Oid			logins_db_role_key;
 	Oid			memberships;
 	Oid			memberships_pkey;
+	Oid			memberships_login_id_idx;
 	Oid			role_enum_values[3];	/* member, admin, owner */
 } CatalogIds;
 
@@ -182,13 +194,15 @@ ResolveIds(void)
 	ids.logins_db_role_key = KalixRelid("logins_db_role_key", nsp);
 	ids.memberships = KalixRelid("memberships", nsp);
 	ids.memberships_pkey = KalixRelid("memberships_pkey", nsp);
+	ids.memberships_login_id_idx = KalixRelid("memberships_login_id_idx", nsp);
 	role_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 								CStringGetDatum("account_role"), ObjectIdGetDatum(nsp));
 	if (!OidIsValid(ids.accounts) || !OidIsValid(ids.accounts_pkey) ||
 		!OidIsValid(ids.accounts_parent_id_idx) ||
 		!OidIsValid(ids.logins) || !OidIsValid(ids.logins_pkey) ||
 		!OidIsValid(ids.logins_db_role_key) || !OidIsValid(ids.memberships) ||
-		!OidIsValid(ids.memberships_pkey) || !OidIsValid(role_type))
+		!OidIsValid(ids.memberships_pkey) || !OidIsValid(ids.memberships_login_id_idx) ||
+		!OidIsValid(role_type))
 		return;
 	for (int i = 0; i < 3; i++)
 	{
@@ -468,13 +482,102 @@ VisitLoginExists(HeapTuple tuple, TupleDesc desc, void *arg)
 	return false;
 }
 
+/* The role column of a memberships row as a KalixRole. */
+static KalixRole
+RoleFromTuple(HeapTuple tuple, TupleDesc desc)
+{
+	bool		isnull;
+	Oid			value = DatumGetObjectId(heap_getattr(tuple, Anum_memberships_role,
+													  desc, &isnull));
+
+	for (int i = 0; i < 3 && !isnull; i++)
+		if (value == ids.role_enum_values[i])
+			return (KalixRole) i;
+	return KALIX_ROLE_NONE;
+}
+
+/* What a scan of one login's memberships collects. */
+typedef struct LoginMembersScan
+{
+	int			count;
+	MemberEntry rows[PRELOAD_MEMBERSHIPS_MAX + 1];
+} LoginMembersScan;
+
+/* Collects one membership of a login; stops once there are too many. */
+static bool
+VisitLoginMembership(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	LoginMembersScan *scan = arg;
+	MemberEntry *row = &scan->rows[scan->count++];
+	bool		isnull;
+
+	row->key.account = *DatumGetUUIDP(heap_getattr(tuple, Anum_memberships_account_id,
+												   desc, &isnull));
+	row->key.login = *DatumGetUUIDP(heap_getattr(tuple, Anum_memberships_login_id,
+												 desc, &isnull));
+	row->role = RoleFromTuple(tuple, desc);
+	return scan->count <= PRELOAD_MEMBERSHIPS_MAX;
+}
+
+/* The cache's entry of a login, created empty ("nothing known") if new. */
+static LoginEntry *
+LoginEntryOf(const pg_uuid_t *login)
+{
+	bool		found;
+	LoginEntry *entry = hash_search(login_hash, login, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		entry->exists_known = false;
+		entry->exists = false;
+		entry->members_loaded = false;
+		entry->members_many = false;
+	}
+	return entry;
+}
+
+/*
+ * Reads every membership of a login into member_hash, unless it has too
+ * many.  A login with a membership exists (a foreign key says so).
+ */
+static void
+PreloadMemberships(LoginEntry *entry)
+{
+	static const AttrNumber attnos[] = {Anum_memberships_login_id};
+	static const RegProcedure procs[] = {F_UUID_EQ};
+	Datum		values[] = {UUIDPGetDatum(&entry->id)};
+	LoginMembersScan *scan = palloc(sizeof(LoginMembersScan));
+
+	scan->count = 0;
+	if (ids.installed)
+		IndexLookup(ids.memberships, ids.memberships_login_id_idx, 1, attnos, procs,
+					values, VisitLoginMembership, scan);
+	if (scan->count > PRELOAD_MEMBERSHIPS_MAX)
+		entry->members_many = true;
+	else
+	{
+		for (int i = 0; i < scan->count; i++)
+			*(MemberEntry *) hash_search(member_hash, &scan->rows[i].key,
+										 HASH_ENTER, NULL) = scan->rows[i];
+		entry->members_loaded = true;
+	}
+	if (scan->count > 0)
+	{
+		entry->exists_known = true;
+		entry->exists = true;
+	}
+	pfree(scan);
+}
+
 /* True when kalix.logins has a row with this id. */
 bool
 KalixLoginExists(const pg_uuid_t *login)
 {
-	LoginEntry *entry = hash_search(login_hash, login, HASH_FIND, NULL);
+	LoginEntry *entry = LoginEntryOf(login);
 
-	if (entry == NULL)
+	if (!entry->exists_known && !entry->members_loaded && !entry->members_many)
+		PreloadMemberships(entry);
+	if (!entry->exists_known)
 	{
 		static const AttrNumber attnos[] = {Anum_logins_id};
 		static const RegProcedure procs[] = {F_UUID_EQ};
@@ -484,24 +587,17 @@ KalixLoginExists(const pg_uuid_t *login)
 		if (ids.installed)
 			IndexLookup(ids.logins, ids.logins_pkey, 1, attnos, procs, values,
 						VisitLoginExists, &exists);
-		entry = hash_search(login_hash, login, HASH_ENTER, NULL);
 		entry->exists = exists;
+		entry->exists_known = true;
 	}
 	return entry->exists;
 }
 
-/* Maps the role column of a memberships row to a KalixRole. */
+/* Takes the role of a memberships row. */
 static bool
 VisitMembership(HeapTuple tuple, TupleDesc desc, void *arg)
 {
-	MemberEntry *entry = arg;
-	bool		isnull;
-	Oid			value = DatumGetObjectId(heap_getattr(tuple, Anum_memberships_role,
-													  desc, &isnull));
-
-	for (int i = 0; i < 3 && !isnull; i++)
-		if (value == ids.role_enum_values[i])
-			entry->role = (KalixRole) i;
+	((MemberEntry *) arg)->role = RoleFromTuple(tuple, desc);
 	return false;
 }
 
@@ -511,11 +607,26 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 {
 	MemberKey	key;
 	MemberEntry *entry;
+	LoginEntry *login_entry;
 
 	key.account = *account;
 	key.login = *login;
 	entry = hash_search(member_hash, &key, HASH_FIND, NULL);
-	if (entry == NULL)
+	if (entry != NULL)
+		return entry->role;
+
+	login_entry = LoginEntryOf(login);
+	if (!login_entry->members_loaded && !login_entry->members_many)
+	{
+		PreloadMemberships(login_entry);
+		entry = hash_search(member_hash, &key, HASH_FIND, NULL);
+		if (entry != NULL)
+			return entry->role;
+	}
+	if (login_entry->members_loaded)
+		return KALIX_ROLE_NONE;
+
+	/* A login with many memberships: this pair alone. */
 	{
 		static const AttrNumber attnos[] = {Anum_memberships_account_id,
 		Anum_memberships_login_id};

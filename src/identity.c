@@ -4,11 +4,11 @@
  *		current_account_role(), member_role() and switch_account().
  *
  * Policies call these per scan (as index conditions) or per row (as filters),
- * so the answer is memoised for the running statement.  A new statement, a
- * changed setting, a changed role or a cache invalidation discards the memo;
- * at the first call of each statement pending invalidations are accepted, so
- * a membership revoked by another session is in force at our next statement
- * even inside an open transaction.
+ * so the answer is memoised.  A changed setting, a changed role or a cache
+ * invalidation discards the memo (with transaction scope, so does a new
+ * transaction); at the first call of each statement pending invalidations are
+ * accepted, so a membership revoked by another session is in force at our
+ * next statement even inside an open transaction.
  */
 #include "postgres.h"
 
@@ -105,7 +105,12 @@ KalixRaiseNoLogin(const pg_uuid_t *account)
 			 errhint("Set kalix.current_login, or create a login whose db_role is the current role.")));
 }
 
-/* Makes the memo describe the running statement (login part only). */
+/*
+ * Makes the memo describe the running statement.  A new statement first takes
+ * in what other sessions committed; the answers of the previous statement are
+ * kept when nothing they depend on has changed since: the cache, the
+ * settings, the role, and with transaction scope the transaction.
+ */
 static void
 RefreshMemo(void)
 {
@@ -113,15 +118,20 @@ RefreshMemo(void)
 	TimestampTz start = GetCurrentStatementStartTimestamp();
 	Oid			outer_role = GetOuterUserId();
 
+	if (memo.valid && (memo.lxid != lxid || memo.statement_start != start))
+	{
+		AcceptInvalidationMessages();
+		if (kalix_account_scope == KALIX_SCOPE_SESSION || memo.lxid == lxid)
+		{
+			memo.lxid = lxid;
+			memo.statement_start = start;
+		}
+	}
 	if (memo.valid && memo.lxid == lxid && memo.statement_start == start &&
 		memo.setting_generation == kalix_setting_generation &&
 		memo.cache_generation == kalix_cache_generation &&
 		memo.outer_role == outer_role)
 		return;
-
-	/* First call of a statement: take in what other sessions committed. */
-	if (!memo.valid || memo.lxid != lxid || memo.statement_start != start)
-		AcceptInvalidationMessages();
 
 	/* Generations are read first: a change during the lookup voids the memo. */
 	memo.valid = false;

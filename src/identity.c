@@ -118,10 +118,11 @@ RefreshMemo(void)
 	TimestampTz start = GetCurrentStatementStartTimestamp();
 	Oid			outer_role = GetOuterUserId();
 
-	if (memo.valid && (memo.lxid != lxid || memo.statement_start != start))
+	if (!memo.valid || memo.lxid != lxid || memo.statement_start != start)
 	{
 		AcceptInvalidationMessages();
-		if (kalix_account_scope == KALIX_SCOPE_SESSION || memo.lxid == lxid)
+		if (memo.valid &&
+			(kalix_account_scope == KALIX_SCOPE_SESSION || memo.lxid == lxid))
 		{
 			memo.lxid = lxid;
 			memo.statement_start = start;

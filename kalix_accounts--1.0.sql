@@ -173,6 +173,25 @@ $$;
 REVOKE EXECUTE ON FUNCTION kalix.write_audit(text, uuid, jsonb) FROM PUBLIC;
 COMMENT ON FUNCTION kalix.write_audit(text, uuid, jsonb) IS 'internal: appends a row to kalix.audit_log';
 
+-- Internal: the current login; raises when there is none.
+CREATE FUNCTION kalix.require_login() RETURNS uuid
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me uuid := kalix.current_login();
+BEGIN
+    IF me IS NULL THEN
+        RAISE EXCEPTION 'no current login'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
+    END IF;
+    RETURN me;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kalix.require_login() FROM PUBLIC;
+COMMENT ON FUNCTION kalix.require_login() IS 'internal: the current login; raises when there is none';
+
 ------------------------------------------------------------------------------
 -- Logins and accounts
 ------------------------------------------------------------------------------
@@ -186,10 +205,7 @@ DECLARE
     clean_email text := pg_catalog.btrim(email, E' \t\n\r\f\x0B');
     new_id uuid;
 BEGIN
-    IF email IS NULL THEN
-        RAISE EXCEPTION 'email must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
+    PERFORM kalix.require_argument(email, 'email');
     IF clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
         RAISE EXCEPTION 'invalid email address "%"', email
             USING ERRCODE = 'invalid_parameter_value',
@@ -246,7 +262,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    me uuid := kalix.current_login();
+    me uuid := kalix.require_login();
     -- trimmed of every kind of white space, not only blanks
     clean_name text := pg_catalog.btrim(create_account.name, E' \t\n\r\f\x0B');
     current uuid;
@@ -255,11 +271,6 @@ DECLARE
     copied bigint := 0;
     above record;
 BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no current login'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
-    END IF;
     IF clean_name IS NULL OR clean_name = '' THEN
         RAISE EXCEPTION 'account name must not be empty'
             USING ERRCODE = 'invalid_parameter_value';
@@ -337,10 +348,7 @@ DECLARE
     visible text;
 BEGIN
     PERFORM kalix.check_table_owner(tbl);
-    IF inherited IS NULL THEN
-        RAISE EXCEPTION 'inherited must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
+    PERFORM kalix.require_argument(inherited, 'inherited');
     IF EXISTS (SELECT 1 FROM kalix.isolated_tables t WHERE t.tbl = enable_isolation.tbl) THEN
         RAISE EXCEPTION 'table "%" is already isolated', tbl
             USING ERRCODE = 'duplicate_object',
@@ -468,15 +476,10 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    me uuid := kalix.current_login();
+    me uuid := kalix.require_login();
     archived timestamptz;
     my_role kalix.account_role;
 BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no current login'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
-    END IF;
     IF lock_account THEN
         SELECT a.archived_at INTO archived
         FROM kalix.accounts a WHERE a.id = account
@@ -1125,11 +1128,7 @@ DECLARE
     my_role kalix.account_role := kalix.member_role(account);
     archived timestamptz;
 BEGIN
-    IF kalix.current_login() IS NULL THEN
-        RAISE EXCEPTION 'no current login'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
-    END IF;
+    PERFORM kalix.require_login();
     IF my_role IS NULL THEN
         RAISE EXCEPTION 'permission denied for account "%"', account
             USING ERRCODE = 'insufficient_privilege',
@@ -1372,7 +1371,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    me uuid := kalix.current_login();
+    me uuid := kalix.require_login();
     max_depth integer := pg_catalog.current_setting('kalix.max_depth')::integer;
     child_row kalix.accounts;
     parent_row kalix.accounts;
@@ -1380,11 +1379,6 @@ DECLARE
     below integer;
     level uuid[];
 BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no current login'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
-    END IF;
     IF child IS NULL OR parent IS NULL THEN
         RAISE EXCEPTION 'child and parent must not be null'
             USING ERRCODE = 'null_value_not_allowed';
@@ -1465,18 +1459,10 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    me uuid := kalix.current_login();
+    me uuid := kalix.require_login();
     old_parent uuid;
 BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no current login'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
-    END IF;
-    IF child IS NULL THEN
-        RAISE EXCEPTION 'child must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
+    PERFORM kalix.require_argument(child, 'child');
     SELECT a.parent_id INTO old_parent FROM kalix.accounts a WHERE a.id = child;
     IF NOT (coalesce(kalix.member_role(child) >= 'admin', false)
             OR coalesce(kalix.member_role(old_parent) >= 'admin', false)) THEN
@@ -1510,19 +1496,11 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    me uuid := kalix.current_login();
+    me uuid := kalix.require_login();
     archived timestamptz;
     children bigint;
 BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no current login'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
-    END IF;
-    IF account IS NULL THEN
-        RAISE EXCEPTION 'account must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
+    PERFORM kalix.require_argument(account, 'account');
     IF coalesce(kalix.member_role(account) < 'owner', true) THEN
         RAISE EXCEPTION 'permission denied to archive account "%"', account
             USING ERRCODE = 'insufficient_privilege',

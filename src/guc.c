@@ -66,7 +66,7 @@ static const struct config_enum_entry account_scope_options[] = {
 };
 
 /* Parses a UUID in the forms uuid_in accepts; never throws. */
-bool
+static bool
 KalixParseUuid(const char *text, pg_uuid_t *uuid)
 {
 	const char *p = text;

@@ -57,7 +57,6 @@ extern uint64 kalix_setting_generation;
 extern void KalixDefineSettings(void);
 extern bool KalixSettingAccount(pg_uuid_t *account);
 extern bool KalixSettingLogin(pg_uuid_t *login);
-extern bool KalixParseUuid(const char *text, pg_uuid_t *uuid);
 extern char *KalixUuidToCString(const pg_uuid_t *uuid);
 extern Datum KalixUuidDatum(const pg_uuid_t *uuid);
 extern void KalixClearStaleSettings(void);

@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "compat.h"
+
 #include "storage/proc.h"
 #include "utils/uuid.h"
 
@@ -77,7 +79,7 @@ extern KalixRole KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *logi
 
 /* identity.c */
 extern bool KalixCurrentLogin(pg_uuid_t *login);
-extern void KalixRaiseNoLogin(const pg_uuid_t *account) pg_attribute_noreturn();
+pg_noreturn extern void KalixRaiseNoLogin(const pg_uuid_t *account);
 extern KalixRole KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login,
 								  bool raise);
 extern void KalixInstallHooks(void);

@@ -14,9 +14,10 @@
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
+#include "compat.h"
 #include "npi_parse.h"
 
-static void NpiReport(const NpiResult *result, const char *shown, int sqlstate) pg_attribute_noreturn();
+pg_noreturn static void NpiReport(const NpiResult *result, const char *shown, int sqlstate);
 
 /* Raises the error that describes why shown is not an NPI. */
 static void

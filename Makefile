@@ -12,14 +12,23 @@ REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
 ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts
 
+# PGVERSION=17 picks Debian's /usr/lib/postgresql/17; PG_CONFIG names any other.
+ifdef PGVERSION
+PG_CONFIG ?= /usr/lib/postgresql/$(PGVERSION)/bin/pg_config
+else
 PG_CONFIG ?= pg_config
+endif
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
 else
-all:
-	@echo "pg_config not found: run 'make deps' (or 'make test') first" && false
+all install installcheck:
+	@echo "no usable pg_config at '$(PG_CONFIG)': install the server headers ('make deps'," \
+		"with PGVERSION for another major version) or set PG_CONFIG" >&2 && false
 endif
+# The major version PG_CONFIG belongs to, for install-deps and pg_virtualenv.
+PGVERSION ?= $(shell $(PG_CONFIG) --version 2>/dev/null | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
+export PGVERSION PG_CONFIG
 
 .PHONY: deps test demo
 
@@ -29,11 +38,11 @@ deps:
 
 # Every suite -- pg_regress, isolation specs, pgTAP -- in a throwaway cluster.
 test: deps
-	pg_virtualenv -t scripts/run-tests.sh
+	pg_virtualenv $${PGVERSION:+-v $$PGVERSION} -t scripts/run-tests.sh
 
 # The seed's flows, walked through in psql in a throwaway cluster.
 demo: deps
-	pg_virtualenv -t scripts/run-demo.sh
+	pg_virtualenv $${PGVERSION:+-v $$PGVERSION} -t scripts/run-demo.sh
 
 .PHONY: bench bench-smoke
 # pgbench comparison with a hand-written WHERE and SQL-only designs in a

@@ -1,12 +1,26 @@
 #!/bin/sh
 # Installs the Debian packages kalix_accounts needs to build and test, if any
 # are missing.  Idempotent; uses sudo when not run as root.
-# `install-deps.sh bench` also installs what bench/run.sh needs (gnuplot, taskset).
+# PGVERSION selects the PostgreSQL major version (default: the one this Debian
+# release ships: bookworm 15, trixie 17, forky 18).
+# `install-deps.sh bench` also installs what bench/run.sh needs (gnuplot, taskset);
+# `install-deps.sh --check` only reports (exit 1) whether anything is missing.
 set -eu
 
-packages="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
+if [ -z "${PGVERSION:-}" ]; then
+    codename=$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}")
+    case "$codename" in
+        bookworm) PGVERSION=15 ;;
+        trixie) PGVERSION=17 ;;
+        forky) PGVERSION=18 ;;
+        *) echo "install-deps: unknown Debian release '$codename': set PGVERSION" >&2; exit 1 ;;
+    esac
+fi
+v=$PGVERSION
+
+packages="make gcc postgresql-$v postgresql-server-dev-$v postgresql-$v-pgtap \
 libtap-parser-sourcehandler-pgtap-perl postgresql-common pgbouncer python3-psycopg2 \
-python3-sqlalchemy"
+python3-sqlalchemy python3-django"
 # Node.js and npm for examples/node: Debian's packages, only where no node
 # (or npm) is installed already, whatever its origin.
 command -v node >/dev/null 2>&1 || packages="$packages nodejs"
@@ -23,8 +37,12 @@ for p in $packages; do
 done
 
 if [ -z "$missing" ]; then
-    echo "install-deps: all packages present"
+    echo "install-deps: all packages present (PostgreSQL $v)"
     exit 0
+fi
+if [ "${1:-}" = --check ]; then
+    echo "install-deps: missing$missing"
+    exit 1
 fi
 
 sudo=""

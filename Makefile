@@ -4,7 +4,7 @@
 EXTENSION = kalix_accounts
 MODULE_big = kalix_accounts
 OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o src/hierarchy.o
-DATA = kalix_accounts--1.0.sql
+DATA = $(wildcard kalix_accounts--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
 REGRESS = identity accounts isolation attacks team lint npi hierarchy

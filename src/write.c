@@ -1,0 +1,152 @@
+/*
+ * write.c
+ *		How the functions that change data reach the extension's tables.
+ *
+ * Every change goes through SPI, so the tables' indexes (the expression index
+ * on lower(email), the partial index of primary NPIs), CHECKs, foreign keys
+ * and statement triggers (the cache invalidation) all apply, exactly as to a
+ * superuser's own INSERT.  Each statement is declared once as a
+ * KalixStatement and its plan is prepared on first use and kept for the
+ * backend's life (the plan cache re-plans it after DDL).  The SQL-callable
+ * functions that write are declared SECURITY DEFINER with search_path pinned
+ * to pg_catalog, pg_temp, so SPI runs as the extension owner, and every
+ * statement names its objects schema-qualified.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+
+#include "kalix.h"
+#include "write.h"
+
+/* Opens the SPI connection of one write-path call. */
+void
+KalixWriteBegin(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "kalix_accounts: SPI_connect failed");
+}
+
+/* Closes the SPI connection opened by KalixWriteBegin. */
+void
+KalixWriteEnd(void)
+{
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "kalix_accounts: SPI_finish failed");
+}
+
+/*
+ * Runs one statement with its parameters (nulls[i] true for a NULL; nulls
+ * may be NULL when none is) and returns the number of rows it processed.
+ * The rows a statement returns stay readable with KalixResultDatum until the
+ * next statement.
+ */
+uint64
+KalixExecute(KalixStatement *stmt, const Datum *values, const bool *nulls)
+{
+	char		nullflags[lengthof(stmt->argtypes)];
+	int			rc;
+
+	Assert(stmt->nargs <= (int) lengthof(stmt->argtypes));
+	if (stmt->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(stmt->sql, stmt->nargs, stmt->argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "kalix_accounts: SPI_prepare failed for \"%s\": %s",
+				 stmt->sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "kalix_accounts: SPI_keepplan failed");
+		stmt->plan = plan;
+	}
+	for (int i = 0; i < stmt->nargs; i++)
+		nullflags[i] = (nulls != NULL && nulls[i]) ? 'n' : ' ';
+	rc = SPI_execute_plan(stmt->plan, (Datum *) values, nullflags, false, 0);
+	if (rc < 0)
+		elog(ERROR, "kalix_accounts: SPI_execute_plan failed for \"%s\": %s",
+			 stmt->sql, SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* A column (1-based) of a row the last statement returned. */
+Datum
+KalixResultDatum(uint64 row, int column, bool *isnull)
+{
+	Assert(SPI_tuptable != NULL && row < SPI_processed);
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, isnull);
+}
+
+/*
+ * Appends the audit row of a change: the current login, the account it
+ * concerns (NULL for none) and a JSON object describing it.
+ */
+void
+KalixAudit(const char *action, const pg_uuid_t *account, const char *detail_json)
+{
+	static KalixStatement insert = {
+		"INSERT INTO kalix.audit_log (login_id, account_id, action, detail) "
+		"VALUES (kalix.current_login(), $1, $2, $3::pg_catalog.jsonb)",
+		3, {UUIDOID, TEXTOID, TEXTOID}, NULL
+	};
+	Datum		values[3];
+	bool		nulls[3] = {account == NULL, false, false};
+
+	values[0] = account ? UUIDPGetDatum(account) : (Datum) 0;
+	values[1] = CStringGetTextDatum(action);
+	values[2] = CStringGetTextDatum(detail_json ? detail_json : "{}");
+	(void) KalixExecute(&insert, values, nulls);
+}
+
+/* Starts the JSON object of an audit row's detail. */
+void
+KalixJsonBegin(StringInfo buf)
+{
+	initStringInfo(buf);
+	appendStringInfoChar(buf, '{');
+}
+
+/* Appends the key of the next member, with a separator after the first. */
+static void
+JsonKey(StringInfo buf, const char *key)
+{
+	if (buf->len > 1)
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+}
+
+/* Appends a text member (NULL: JSON null). */
+void
+KalixJsonText(StringInfo buf, const char *key, const char *value)
+{
+	JsonKey(buf, key);
+	if (value == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, value);
+}
+
+/* Appends a UUID member (NULL: JSON null). */
+void
+KalixJsonUuid(StringInfo buf, const char *key, const pg_uuid_t *value)
+{
+	KalixJsonText(buf, key, value ? KalixUuidToCString(value) : NULL);
+}
+
+/* Appends an integer member. */
+void
+KalixJsonInt(StringInfo buf, const char *key, int64 value)
+{
+	JsonKey(buf, key);
+	appendStringInfo(buf, INT64_FORMAT, value);
+}
+
+/* Closes the object; buf->data is then the detail to pass to KalixAudit. */
+void
+KalixJsonEnd(StringInfo buf)
+{
+	appendStringInfoChar(buf, '}');
+}

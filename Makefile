@@ -6,6 +6,7 @@ MODULE_big = kalix_accounts
 OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o src/hierarchy.o src/write.o
 DATA = $(wildcard kalix_accounts--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
+DOCS = README.md CHANGELOG.md
 
 REGRESS = identity accounts isolation attacks team lint npi hierarchy
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
@@ -26,6 +27,8 @@ all install installcheck:
 	@echo "no usable pg_config at '$(PG_CONFIG)': install the server headers ('make deps'," \
 		"with PGVERSION for another major version) or set PG_CONFIG" >&2 && false
 endif
+# DOCS go to share/doc/.../kalix_accounts/, not the directory every extension shares.
+docmoduledir := kalix_accounts
 # The major version PG_CONFIG belongs to, for install-deps and pg_virtualenv.
 PGVERSION ?= $(shell $(PG_CONFIG) --version 2>/dev/null | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
 export PGVERSION PG_CONFIG
@@ -56,3 +59,9 @@ bench:
 # than the hand-written WHERE (for CI; no chart needed).
 bench-smoke:
 	SMOKE=1 PG_CONFIG=$(PG_CONFIG) bench/run.sh
+
+.PHONY: dist
+# The PGXN distribution of the committed tree: kalix_accounts-VERSION.zip.
+DIST_VERSION = $(shell sed -n 's/^ *"version": "\(.*\)",*$$/\1/p' META.json | head -1)
+dist:
+	git archive --format zip --prefix=kalix_accounts-$(DIST_VERSION)/ -o kalix_accounts-$(DIST_VERSION).zip HEAD

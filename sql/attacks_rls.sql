@@ -36,12 +36,13 @@ INSERT INTO kalix.memberships (account_id, login_id, role) VALUES
     (:'acc_c', :'dave', 'member');
 
 -- A private table: two rows in A, two in B, one in M.
+-- Keys include the account column, so that they are no cross-account oracle.
 CREATE TABLE atk_notes (
-    id         int PRIMARY KEY,
+    id         int NOT NULL,
     account_id uuid NOT NULL,
-    body       text NOT NULL
+    body       text NOT NULL,
+    PRIMARY KEY (account_id, id)
 );
-CREATE INDEX atk_notes_account_idx ON atk_notes (account_id, id);
 INSERT INTO atk_notes VALUES
     (1, :'acc_a', 'a1'), (2, :'acc_a', 'a2'),
     (3, :'acc_b', 'b1'), (4, :'acc_b', 'b2'),
@@ -49,11 +50,11 @@ INSERT INTO atk_notes VALUES
 -- An inherited table: Parent's rows are shared with Child, never Sibling's;
 -- enough rows for parallel plans.
 CREATE TABLE atk_shared (
-    id         int PRIMARY KEY,
+    id         int NOT NULL,
     account_id uuid NOT NULL,
-    body       text NOT NULL
+    body       text NOT NULL,
+    PRIMARY KEY (account_id, id)
 );
-CREATE INDEX atk_shared_account_idx ON atk_shared (account_id);
 INSERT INTO atk_shared
 SELECT g, CASE WHEN g <= 3000 THEN :'acc_p'::uuid
                WHEN g <= 5000 THEN :'acc_c'::uuid

@@ -634,7 +634,8 @@ SELECT count(*) FROM (SELECT id FROM atk_shared WHERE account_id = :'acc_p' FOR 
 RESET ROLE;
 SELECT id, xmax::text <> '0' AS locked FROM atk_shared WHERE id IN (1, 2, 3, 4, 3001, 3002, 3003, 3004) ORDER BY id;
 SET ROLE atk_dave;
--- Updating and deleting Parent's rows, also through a join, touches nothing.
+-- Updating and deleting Parent's rows, also through a join, touches only
+-- Child's row 3001 among them.
 UPDATE atk_shared SET body = 'changed' WHERE id IN (1, 3001) RETURNING id;
 UPDATE atk_shared t SET body = 'changed' FROM (SELECT id FROM atk_shared WHERE account_id = :'acc_p' LIMIT 5) s
 WHERE t.id = s.id RETURNING t.id;

@@ -8,7 +8,7 @@ DATA = $(wildcard kalix_accounts--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 DOCS = README.md CHANGELOG.md
 
-REGRESS = identity accounts isolation attacks team lint npi hierarchy
+REGRESS = identity accounts isolation attacks attacks_rls team lint npi hierarchy
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
 ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts

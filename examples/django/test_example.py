@@ -193,6 +193,8 @@ class KalixDjangoTest(unittest.TestCase):
                           ("Sunrise Clinic", "owner", None)])
         listed = call(client(self.alice, self.harbor), "get", "/accounts")["accounts"]
         self.assertEqual([a["name"] for a in listed if a["is_current"]], ["Harbor Practice"])
+        # The Switch tab hands out the CSRF cookie that later POSTs send back.
+        self.assertIn(settings.CSRF_COOKIE_NAME, client(self.alice).get("/accounts").cookies)
 
     def test_child_has_copied_users(self):
         self.assertEqual(self.accounts(client(self.bob)),

@@ -7,6 +7,7 @@ the ORM; row-level security picks the rows.  The database's refusals
 
 from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .middleware import ACCOUNT, LOGIN
@@ -35,9 +36,14 @@ def sign_up(request):
     return JsonResponse({"login": str(login)}, status=201)
 
 
+@ensure_csrf_cookie
 @require_http_methods(["GET", "POST"])
 def accounts(request):
-    """GET: the Switch tab, the login's accounts by name.  POST: a new account (child=1: a child of the current one, its users copied)."""
+    """GET: the Switch tab, the login's accounts by name.  POST: a new account (child=1: a child of the current one, its users copied).
+
+    Sets the CSRF cookie, whose value a client sends back as X-CSRFToken with
+    every POST.
+    """
     if request.method == "POST":
         child = request.POST.get("child") == "1"
         account = scalar("SELECT kalix.create_account(%s, child => %s, copy_users => %s)",

@@ -244,6 +244,11 @@ class KalixDjangoTest(unittest.TestCase):
             # ... and in the middleware, for a session that holds the account.
             call(client(self.carol, account), "get", "/appointment-types", status=403)
         call(client(self.carol, self.sunrise), "post", "/accounts", {"name": "Carol's branch", "child": "1"}, 403)
+        # The refused session forgets the account: the next request runs without it.
+        stale = client(self.carol, self.sunrise)
+        call(stale, "get", "/patients", status=403)
+        self.assertEqual([a["is_current"] for a in call(stale, "get", "/accounts")["accounts"]], [False])
+        self.assertEqual(call(stale, "post", "/switch", {"account": self.carols})["name"], "Carol's Practice")
         self.assertEqual(self.types(client(self.carol, self.carols)), [])
         self.assertEqual(self.patients(client(self.carol, self.carols)), [])
         self.assertEqual(self.types(carol), [])

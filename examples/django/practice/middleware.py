@@ -60,10 +60,13 @@ class KalixMiddleware:
                 identify(request.session.get(LOGIN), request.session.get(ACCOUNT))
                 return self.get_response(request)
         except DatabaseError as e:
-            # Not a member (any more) of the session's account: refused.
+            # Not a member (any more) of the session's account: refused, and
+            # the session forgets the account, so that the next request (a
+            # switch to another account) runs without it.
             response = forbidden(e)
             if response is None:
                 raise
+            request.session.pop(ACCOUNT, None)
             return response
 
     def process_exception(self, request, exception):

@@ -26,9 +26,13 @@ DECLARE
     npi_schema name := (SELECT n.nspname FROM pg_catalog.pg_extension e
                         JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
                         WHERE e.extname OPERATOR(pg_catalog.=) 'kalix_npi');
+    script_path text := pg_catalog.current_setting('search_path');
     users text;
     commands text;
 BEGIN
+    -- Objects are described schema-qualified: with kalix first on this
+    -- script's search_path, kalix.npi would print as plain npi.
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog', true);
     SELECT pg_catalog.string_agg(CASE WHEN c.oid IS NOT NULL
                                       THEN pg_catalog.format('column %I.%I.%I', cn.nspname, c.relname, a.attname)
                                       ELSE pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) END,
@@ -59,6 +63,7 @@ BEGIN
                         AND m.objid OPERATOR(pg_catalog.=) d.objid
                         AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
                         AND m.deptype OPERATOR(pg_catalog.=) 'e');
+    PERFORM pg_catalog.set_config('search_path', script_path, true);
     IF users IS NOT NULL THEN
         RAISE EXCEPTION 'type kalix.npi is still used by %', users
             USING ERRCODE = 'dependent_objects_still_exist',

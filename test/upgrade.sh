@@ -177,7 +177,7 @@ npaths=$(echo "$sources" | grep -c . || true)
 chain=$(echo "$versions" | awk -v d="$default" '{ v[NR] = $0 } $0 == d { last = NR } END { for (i = 1; i <= last; i++) print v[i] }')
 nsteps=$(($(echo "$chain" | grep -c .) - 1))
 
-echo "1..$((3 + (npaths > 0 ? npaths : 1) + 1 + 6))"
+echo "1..$((3 + (npaths > 0 ? npaths : 1) + 1 + 7))"
 echo "# versions: $(echo $versions); default $default; oldest $oldest; $npaths update paths to $default"
 
 snapshot "$fresh_db" "$work/fresh.txt"
@@ -242,7 +242,8 @@ fi
 # ---------------------------------------------------------------- NPIs
 # A 1.0 database with NPIs in kalix.account_npis (primary flags on two
 # accounts) and in a user table (a kalix.npi column with its index, a
-# kalix.npi[] column), updated the documented way.
+# kalix.npi[] column) and a user function over kalix.npi, updated the
+# documented way.
 {
     fresh_db_with "$npi_db" 1.0 &&
         value -d "$npi_db" <<'SQL'
@@ -261,6 +262,7 @@ INSERT INTO public.claims
 SELECT g, (ARRAY['1234567893', '1245319599', '1000000004', '0000000006'])[g % 4 + 1]::kalix.npi,
        CASE WHEN g % 10 = 0 THEN '{9999999995, 1234567893}'::kalix.npi[] END
 FROM generate_series(1, 200) AS g;
+CREATE FUNCTION public.claim_label(n kalix.npi) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''NPI '' || n::text';
 SQL
 } >"$work/npi_fill.txt" 2>&1 || bail "filling the 1.0 database with NPIs failed: $(cat "$work/npi_fill.txt")"
 npi_rows="SELECT account_id, npi::text, label, is_primary FROM kalix.account_npis ORDER BY 1, 2"
@@ -277,19 +279,26 @@ value -d "$npi_db" -c "CREATE EXTENSION kalix_npi" -c "ALTER EXTENSION $ext UPDA
 status=$?
 commands=$(sed -n 's/^HINT: .*UPDATE again: //p' "$work/npi_refused.txt")
 [ $status -ne 0 ] &&
-    grep -q '^ERROR:  type kalix.npi is still used by column public.claims.npi, column public.claims.also_billed$' "$work/npi_refused.txt" &&
+    grep -q '^ERROR:  type kalix.npi is still used by function public.claim_label(kalix.npi), column public.claims.npi, column public.claims.also_billed$' "$work/npi_refused.txt" &&
     [ "$commands" = "ALTER TABLE public.claims ALTER COLUMN also_billed TYPE public.npi[] USING also_billed::pg_catalog.int8[]::public.npi[]; ALTER TABLE public.claims ALTER COLUMN npi TYPE public.npi USING npi::pg_catalog.int8::public.npi;" ] &&
     [ "$(value -d "$npi_db" -c "SELECT extversion FROM pg_extension WHERE extname = '$ext'")" = 1.0 ] &&
     value -d "$npi_db" -c "$npi_rows" | diff "$work/npi_before.txt" - >>"$work/npi_refused.txt" 2>&1
-check $? "a user column of kalix.npi stops the update, which names it and the exact ALTER TABLE command; nothing changed" "$work/npi_refused.txt"
+check $? "user columns of kalix.npi stop the update, which names them and the exact ALTER TABLE commands; nothing changed" "$work/npi_refused.txt"
 
 {
-    echo "$commands" | value -d "$npi_db" &&
+    echo "$commands" | value -d "$npi_db" && ! value -d "$npi_db" -c "ALTER EXTENSION $ext UPDATE"
+} >"$work/npi_function.txt" 2>&1 &&
+    grep -q '^ERROR:  type kalix.npi is still used by function public.claim_label(kalix.npi)$' "$work/npi_function.txt" &&
+    grep -q '^HINT:  Drop those objects or define them over npi, then run ALTER EXTENSION kalix_accounts UPDATE again.$' "$work/npi_function.txt"
+check $? "after the named commands a user function over kalix.npi still stops the update, named, with what to do" "$work/npi_function.txt"
+
+{
+    value -d "$npi_db" -c "DROP FUNCTION public.claim_label(kalix.npi)" &&
         value -d "$npi_db" -c "ALTER EXTENSION $ext UPDATE" &&
         value -d "$npi_db" -c "$npi_rows" | diff "$work/npi_before.txt" - &&
         value -d "$npi_db" -c "$claim_rows" | diff "$work/claims_before.txt" -
 } >"$work/npi_update.txt" 2>&1
-check $? "after the named commands the update keeps every NPI, label and primary flag, and every claim" "$work/npi_update.txt"
+check $? "then the update keeps every NPI, label and primary flag, and every claim" "$work/npi_update.txt"
 
 value -d "$npi_db" >"$work/npi_types.txt" 2>&1 <<'SQL'
 SELECT a.attrelid::regclass, a.attname, format_type(a.atttypid, NULL)

@@ -177,7 +177,7 @@ npaths=$(echo "$sources" | grep -c . || true)
 chain=$(echo "$versions" | awk -v d="$default" '{ v[NR] = $0 } $0 == d { last = NR } END { for (i = 1; i <= last; i++) print v[i] }')
 nsteps=$(($(echo "$chain" | grep -c .) - 1))
 
-echo "1..$((3 + (npaths > 0 ? npaths : 1) + 1 + 7))"
+echo "1..$((3 + (npaths > 0 ? npaths : 1) + 1 + 8))"
 echo "# versions: $(echo $versions); default $default; oldest $oldest; $npaths update paths to $default"
 
 snapshot "$fresh_db" "$work/fresh.txt"
@@ -284,6 +284,15 @@ commands=$(sed -n 's/^HINT: .*UPDATE again: //p' "$work/npi_refused.txt")
     [ "$(value -d "$npi_db" -c "SELECT extversion FROM pg_extension WHERE extname = '$ext'")" = 1.0 ] &&
     value -d "$npi_db" -c "$npi_rows" | diff "$work/npi_before.txt" - >>"$work/npi_refused.txt" 2>&1
 check $? "user columns of kalix.npi stop the update, which names them and the exact ALTER TABLE commands; nothing changed" "$work/npi_refused.txt"
+
+# Until the update, kalix.npi is served by kalix_accounts.so; npi by kalix_npi.so.
+value -d "$npi_db" >"$work/npi_both.txt" 2>&1 <<'SQL'
+SELECT '1234567893'::kalix.npi::text, kalix.npi_is_valid('1234567890'),
+       (SELECT count(*) FROM public.claims WHERE npi OPERATOR(kalix.=) '1234567893'),
+       '808401245319599'::npi::text, npi_is_valid('1234567893'), 1000000004::npi;
+SQL
+[ "$(cat "$work/npi_both.txt")" = "1234567893|f|50|1245319599|t|1000000004" ]
+check $? "one session uses the 1.0 type kalix.npi and kalix_npi's npi side by side" "$work/npi_both.txt"
 
 {
     echo "$commands" | value -d "$npi_db" && ! value -d "$npi_db" -c "ALTER EXTENSION $ext UPDATE"

@@ -949,157 +949,18 @@ $$;
 COMMENT ON FUNCTION kalix.lint() IS 'lists what weakens account isolation: RLS off or not forced, altered kalix policies, unisolated partitions, views without security_invoker, SECURITY DEFINER functions without a pinned search_path';
 
 ------------------------------------------------------------------------------
--- NPIs: the kalix.npi type and the NPIs an account bills under
+-- NPIs: the NPIs an account bills under
 ------------------------------------------------------------------------------
 
--- Stored like int8 (the ten digits as a number), so that comparison, btree
--- and hash support are int8's own functions declared over kalix.npi.
-CREATE TYPE kalix.npi;
-
-CREATE FUNCTION kalix.npi_in(cstring) RETURNS kalix.npi
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_in';
-COMMENT ON FUNCTION kalix.npi_in(cstring) IS 'text input of kalix.npi: 10 digits or the 15-digit 80840 form, validated';
-
-CREATE FUNCTION kalix.npi_out(kalix.npi) RETURNS cstring
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_out';
-COMMENT ON FUNCTION kalix.npi_out(kalix.npi) IS 'text output of kalix.npi: the 10 digits';
-
-CREATE FUNCTION kalix.npi_recv(internal) RETURNS kalix.npi
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_recv';
-COMMENT ON FUNCTION kalix.npi_recv(internal) IS 'binary input of kalix.npi (an int8), validated again';
-
-CREATE FUNCTION kalix.npi_send(kalix.npi) RETURNS bytea
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_send';
-COMMENT ON FUNCTION kalix.npi_send(kalix.npi) IS 'binary output of kalix.npi (an int8)';
-
-CREATE TYPE kalix.npi (
-    INPUT = kalix.npi_in,
-    OUTPUT = kalix.npi_out,
-    RECEIVE = kalix.npi_recv,
-    SEND = kalix.npi_send,
-    LIKE = pg_catalog.int8
-);
-COMMENT ON TYPE kalix.npi IS 'US National Provider Identifier: 10 digits, the last a Luhn check digit over 80840 and the first nine';
-
-CREATE FUNCTION kalix.npi_is_valid(text) RETURNS boolean
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_is_valid';
-COMMENT ON FUNCTION kalix.npi_is_valid(text) IS 'true exactly when kalix.npi accepts the text; never raises';
-
-CREATE FUNCTION kalix.npi(bigint) RETURNS kalix.npi
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_from_int8';
-COMMENT ON FUNCTION kalix.npi(bigint) IS 'cast from bigint to kalix.npi, validated';
-
-CREATE CAST (text AS kalix.npi) WITH INOUT;
-CREATE CAST (kalix.npi AS text) WITH INOUT AS ASSIGNMENT;
-CREATE CAST (bigint AS kalix.npi) WITH FUNCTION kalix.npi(bigint);
-CREATE CAST (kalix.npi AS bigint) WITHOUT FUNCTION AS ASSIGNMENT;
-
--- int8's built-ins, declared over kalix.npi (same representation).
-CREATE FUNCTION kalix.npi_eq(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8eq';
-COMMENT ON FUNCTION kalix.npi_eq(kalix.npi, kalix.npi) IS 'implementation of = for kalix.npi';
-CREATE FUNCTION kalix.npi_ne(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8ne';
-COMMENT ON FUNCTION kalix.npi_ne(kalix.npi, kalix.npi) IS 'implementation of <> for kalix.npi';
-CREATE FUNCTION kalix.npi_lt(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8lt';
-COMMENT ON FUNCTION kalix.npi_lt(kalix.npi, kalix.npi) IS 'implementation of < for kalix.npi';
-CREATE FUNCTION kalix.npi_le(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8le';
-COMMENT ON FUNCTION kalix.npi_le(kalix.npi, kalix.npi) IS 'implementation of <= for kalix.npi';
-CREATE FUNCTION kalix.npi_gt(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8gt';
-COMMENT ON FUNCTION kalix.npi_gt(kalix.npi, kalix.npi) IS 'implementation of > for kalix.npi';
-CREATE FUNCTION kalix.npi_ge(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8ge';
-COMMENT ON FUNCTION kalix.npi_ge(kalix.npi, kalix.npi) IS 'implementation of >= for kalix.npi';
-CREATE FUNCTION kalix.npi_cmp(kalix.npi, kalix.npi) RETURNS integer
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'btint8cmp';
-COMMENT ON FUNCTION kalix.npi_cmp(kalix.npi, kalix.npi) IS 'btree comparison of kalix.npi';
-CREATE FUNCTION kalix.npi_sortsupport(internal) RETURNS void
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'btint8sortsupport';
-COMMENT ON FUNCTION kalix.npi_sortsupport(internal) IS 'btree sort support of kalix.npi';
-CREATE FUNCTION kalix.npi_hash(kalix.npi) RETURNS integer
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'hashint8';
-COMMENT ON FUNCTION kalix.npi_hash(kalix.npi) IS 'hash of kalix.npi';
-CREATE FUNCTION kalix.npi_hash_extended(kalix.npi, bigint) RETURNS bigint
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'hashint8extended';
-COMMENT ON FUNCTION kalix.npi_hash_extended(kalix.npi, bigint) IS 'seeded 64-bit hash of kalix.npi';
-
-CREATE FUNCTION kalix.npi_smaller(kalix.npi, kalix.npi) RETURNS kalix.npi
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'int8smaller';
-COMMENT ON FUNCTION kalix.npi_smaller(kalix.npi, kalix.npi) IS 'the smaller of two kalix.npi values (for min)';
-CREATE FUNCTION kalix.npi_larger(kalix.npi, kalix.npi) RETURNS kalix.npi
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'int8larger';
-COMMENT ON FUNCTION kalix.npi_larger(kalix.npi, kalix.npi) IS 'the larger of two kalix.npi values (for max)';
-
-CREATE OPERATOR kalix.= (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_eq,
-    COMMUTATOR = OPERATOR(kalix.=), NEGATOR = OPERATOR(kalix.<>),
-    RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
-);
-CREATE OPERATOR kalix.<> (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_ne,
-    COMMUTATOR = OPERATOR(kalix.<>), NEGATOR = OPERATOR(kalix.=),
-    RESTRICT = neqsel, JOIN = neqjoinsel
-);
-CREATE OPERATOR kalix.< (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_lt,
-    COMMUTATOR = OPERATOR(kalix.>), NEGATOR = OPERATOR(kalix.>=),
-    RESTRICT = scalarltsel, JOIN = scalarltjoinsel
-);
-CREATE OPERATOR kalix.<= (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_le,
-    COMMUTATOR = OPERATOR(kalix.>=), NEGATOR = OPERATOR(kalix.>),
-    RESTRICT = scalarlesel, JOIN = scalarlejoinsel
-);
-CREATE OPERATOR kalix.> (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_gt,
-    COMMUTATOR = OPERATOR(kalix.<), NEGATOR = OPERATOR(kalix.<=),
-    RESTRICT = scalargtsel, JOIN = scalargtjoinsel
-);
-CREATE OPERATOR kalix.>= (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_ge,
-    COMMUTATOR = OPERATOR(kalix.<=), NEGATOR = OPERATOR(kalix.<),
-    RESTRICT = scalargesel, JOIN = scalargejoinsel
-);
-
-CREATE OPERATOR CLASS kalix.npi_ops
-    DEFAULT FOR TYPE kalix.npi USING btree AS
-        OPERATOR 1 kalix.<,
-        OPERATOR 2 kalix.<=,
-        OPERATOR 3 kalix.=,
-        OPERATOR 4 kalix.>=,
-        OPERATOR 5 kalix.>,
-        FUNCTION 1 kalix.npi_cmp(kalix.npi, kalix.npi),
-        FUNCTION 2 kalix.npi_sortsupport(internal),
-        FUNCTION 4 pg_catalog.btequalimage(oid);
-CREATE OPERATOR CLASS kalix.npi_hash_ops
-    DEFAULT FOR TYPE kalix.npi USING hash AS
-        OPERATOR 1 kalix.=,
-        FUNCTION 1 kalix.npi_hash(kalix.npi),
-        FUNCTION 2 kalix.npi_hash_extended(kalix.npi, bigint);
-
-CREATE AGGREGATE kalix.min(kalix.npi) (
-    SFUNC = kalix.npi_smaller, STYPE = kalix.npi, COMBINEFUNC = kalix.npi_smaller,
-    SORTOP = OPERATOR(kalix.<), PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE kalix.min(kalix.npi) IS 'the smallest NPI';
-CREATE AGGREGATE kalix.max(kalix.npi) (
-    SFUNC = kalix.npi_larger, STYPE = kalix.npi, COMBINEFUNC = kalix.npi_larger,
-    SORTOP = OPERATOR(kalix.>), PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE kalix.max(kalix.npi) IS 'the largest NPI';
-
+-- The type npi belongs to the required extension kalix_npi, in the schema it
+-- was installed into (public by default).  While this script runs,
+-- search_path is kalix followed by the schemas of the required extensions,
+-- so the unqualified name npi below is kalix_npi's type on every version;
+-- once created, columns and signatures hold it by OID, and kalix_npi may be
+-- moved with ALTER EXTENSION kalix_npi SET SCHEMA.
 CREATE TABLE kalix.account_npis (
     account_id uuid NOT NULL REFERENCES kalix.accounts (id),
-    npi        kalix.npi NOT NULL,
+    npi        npi NOT NULL,
     label      text,
     is_primary boolean NOT NULL DEFAULT false,
     CONSTRAINT account_npis_pkey PRIMARY KEY (account_id, npi)
@@ -1152,7 +1013,7 @@ $$;
 REVOKE EXECUTE ON FUNCTION kalix.check_npi_admin(uuid) FROM PUBLIC;
 COMMENT ON FUNCTION kalix.check_npi_admin(uuid) IS 'internal: raises unless the current login may change the NPIs of the account';
 
-CREATE FUNCTION kalix.add_npi(account uuid, npi kalix.npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
+CREATE FUNCTION kalix.add_npi(account uuid, npi npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1160,7 +1021,7 @@ AS $$
 DECLARE
     clean_label text := nullif(pg_catalog.btrim(add_npi.label), '');
     make_primary boolean := coalesce(add_npi.is_primary, false);
-    previous kalix.npi;
+    previous kalix.account_npis.npi%TYPE;
 BEGIN
     IF account IS NULL OR npi IS NULL THEN
         RAISE EXCEPTION 'account and NPI must not be null'
@@ -1168,7 +1029,8 @@ BEGIN
     END IF;
     PERFORM kalix.check_npi_admin(account);
     IF EXISTS (SELECT 1 FROM kalix.account_npis n
-               WHERE n.account_id = account AND n.npi OPERATOR(kalix.=) add_npi.npi) THEN
+               WHERE n.account_id = account
+                 AND n.npi::pg_catalog.int8 OPERATOR(pg_catalog.=) add_npi.npi::pg_catalog.int8) THEN
         RAISE EXCEPTION 'NPI "%" is already registered for account "%"', npi, account
             USING ERRCODE = 'unique_violation',
                   HINT = 'To change its label or primary flag, remove it with kalix.remove_npi() and add it again.';
@@ -1186,9 +1048,9 @@ BEGIN
                            'previous_primary', previous::text));
 END
 $$;
-COMMENT ON FUNCTION kalix.add_npi(uuid, kalix.npi, text, boolean) IS 'registers an NPI for an account (admin); is_primary moves the primary flag to it';
+COMMENT ON FUNCTION kalix.add_npi(uuid, npi, text, boolean) IS 'registers an NPI for an account (admin); is_primary moves the primary flag to it';
 
-CREATE FUNCTION kalix.remove_npi(account uuid, npi kalix.npi)
+CREATE FUNCTION kalix.remove_npi(account uuid, npi npi)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1202,7 +1064,8 @@ BEGIN
     END IF;
     PERFORM kalix.check_npi_admin(account);
     DELETE FROM kalix.account_npis n
-    WHERE n.account_id = account AND n.npi OPERATOR(kalix.=) remove_npi.npi
+    WHERE n.account_id = account
+      AND n.npi::pg_catalog.int8 OPERATOR(pg_catalog.=) remove_npi.npi::pg_catalog.int8
     RETURNING n.is_primary INTO was_primary;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'NPI "%" is not registered for account "%"', npi, account
@@ -1212,15 +1075,15 @@ BEGIN
         jsonb_build_object('npi', npi::text, 'was_primary', was_primary));
 END
 $$;
-COMMENT ON FUNCTION kalix.remove_npi(uuid, kalix.npi) IS 'unregisters an NPI of an account (admin); removing the primary leaves the account without one';
+COMMENT ON FUNCTION kalix.remove_npi(uuid, npi) IS 'unregisters an NPI of an account (admin); removing the primary leaves the account without one';
 
-CREATE FUNCTION kalix.primary_npi(account uuid DEFAULT NULL) RETURNS kalix.npi
+CREATE FUNCTION kalix.primary_npi(account uuid DEFAULT NULL) RETURNS npi
 LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     target uuid := coalesce(account, kalix.current_account());
-    result kalix.npi;
+    result kalix.account_npis.npi%TYPE;
 BEGIN
     IF target IS NULL THEN
         RETURN NULL;

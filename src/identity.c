@@ -117,6 +117,7 @@ RefreshMemo(void)
 	LocalTransactionId lxid = KalixCurrentLxid();
 	TimestampTz start = GetCurrentStatementStartTimestamp();
 	Oid			outer_role = GetOuterUserId();
+	IdentityMemo fresh = {0};
 
 	if (!memo.valid || memo.lxid != lxid || memo.statement_start != start)
 	{
@@ -134,16 +135,21 @@ RefreshMemo(void)
 		memo.outer_role == outer_role)
 		return;
 
-	/* Generations are read first: a change during the lookup voids the memo. */
+	/*
+	 * Built aside, then stored: an error during the lookup (a lock wait
+	 * cancelled) leaves no memo.  Generations are read first: a change during
+	 * the lookup voids the memo.
+	 */
 	memo.valid = false;
-	memo.setting_generation = kalix_setting_generation;
-	memo.cache_generation = kalix_cache_generation;
-	memo.has_login = KalixCurrentLogin(&memo.login);
-	memo.account_checked = false;
-	memo.lxid = lxid;
-	memo.statement_start = start;
-	memo.outer_role = outer_role;
-	memo.valid = true;
+	fresh.setting_generation = kalix_setting_generation;
+	fresh.cache_generation = kalix_cache_generation;
+	fresh.has_login = KalixCurrentLogin(&fresh.login);
+	fresh.account_checked = false;
+	fresh.lxid = lxid;
+	fresh.statement_start = start;
+	fresh.outer_role = outer_role;
+	fresh.valid = true;
+	memo = fresh;
 }
 
 /*
@@ -156,16 +162,20 @@ CurrentAccount(pg_uuid_t *account, KalixRole *role)
 	RefreshMemo();
 	if (!memo.account_checked)
 	{
-		pg_uuid_t	id;
+		pg_uuid_t	id = {0};
+		bool		has_account = KalixSettingAccount(&id);
+		KalixRole	checked = KALIX_ROLE_NONE;
 
-		memo.has_account = KalixSettingAccount(&id);
-		if (memo.has_account)
+		/* Stored only once checked: an error leaves the question open. */
+		if (has_account)
 		{
 			if (!memo.has_login)
 				KalixRaiseNoLogin(&id);
-			memo.role = KalixCheckAccess(&id, &memo.login, true);
-			memo.account = id;
+			checked = KalixCheckAccess(&id, &memo.login, true);
 		}
+		memo.has_account = has_account;
+		memo.account = id;
+		memo.role = checked;
 		memo.account_checked = true;
 	}
 	if (!memo.has_account)

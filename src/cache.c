@@ -275,12 +275,15 @@ RebuildCache(void)
 }
 
 /*
- * Entry point of every cache user: replaces stale contents.  Must be called
- * before the first lookup of each SQL-callable function or hook.
+ * Entry point of every cache user, and the cache's freshness rule: takes in
+ * the invalidations other sessions' commits sent (one unlocked test when
+ * none are pending), then replaces stale contents.  Must be called before
+ * the first lookup of each SQL-callable function, hook or identity lookup.
  */
 void
 KalixCacheBegin(void)
 {
+	AcceptInvalidationMessages();
 	if (cache_valid)
 		return;
 	KalixCacheRegister();

@@ -6,9 +6,11 @@
  * Policies call these per scan (as index conditions) or per row (as filters),
  * so the answer is memoised.  A changed setting, a changed role or a cache
  * invalidation discards the memo (with transaction scope, so does a new
- * transaction); at the first call of each statement pending invalidations are
- * accepted, so a membership revoked by another session is in force at our
- * next statement even inside an open transaction.
+ * transaction).  Every lookup first passes the cache's entry point, which
+ * takes in pending invalidations (lock-free when none are pending), so a
+ * membership revoked by another session is in force at our next statement
+ * even inside an open transaction, and also when a statement that waited for
+ * a row lock rechecks that row (EvalPlanQual) after the revocation.
  */
 #include "postgres.h"
 
@@ -18,8 +20,6 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/inval.h"
-#include "utils/timestamp.h"
 
 #include "kalix.h"
 
@@ -28,7 +28,6 @@ typedef struct IdentityMemo
 {
 	bool		valid;
 	LocalTransactionId lxid;
-	TimestampTz statement_start;
 	uint64		setting_generation;
 	uint64		cache_generation;
 	Oid			outer_role;
@@ -106,30 +105,23 @@ KalixRaiseNoLogin(const pg_uuid_t *account)
 }
 
 /*
- * Makes the memo describe the running statement.  A new statement first takes
- * in what other sessions committed; the answers of the previous statement are
- * kept when nothing they depend on has changed since: the cache, the
- * settings, the role, and with transaction scope the transaction.
+ * Makes the memo describe the running statement.  First the cache takes in
+ * what other sessions committed (its entry point does so at every call, so
+ * also when a statement rechecks a row it waited for); the answers are then
+ * kept while nothing they depend on has changed: the cache, the settings,
+ * the role, and with transaction scope the transaction.
  */
 static void
 RefreshMemo(void)
 {
 	LocalTransactionId lxid = KalixCurrentLxid();
-	TimestampTz start = GetCurrentStatementStartTimestamp();
 	Oid			outer_role = GetOuterUserId();
 	IdentityMemo fresh = {0};
 
-	if (!memo.valid || memo.lxid != lxid || memo.statement_start != start)
-	{
-		AcceptInvalidationMessages();
-		if (memo.valid &&
-			(kalix_account_scope == KALIX_SCOPE_SESSION || memo.lxid == lxid))
-		{
-			memo.lxid = lxid;
-			memo.statement_start = start;
-		}
-	}
-	if (memo.valid && memo.lxid == lxid && memo.statement_start == start &&
+	KalixCacheBegin();
+	if (memo.valid && memo.lxid != lxid && kalix_account_scope == KALIX_SCOPE_SESSION)
+		memo.lxid = lxid;
+	if (memo.valid && memo.lxid == lxid &&
 		memo.setting_generation == kalix_setting_generation &&
 		memo.cache_generation == kalix_cache_generation &&
 		memo.outer_role == outer_role)
@@ -146,7 +138,6 @@ RefreshMemo(void)
 	fresh.has_login = KalixCurrentLogin(&fresh.login);
 	fresh.account_checked = false;
 	fresh.lxid = lxid;
-	fresh.statement_start = start;
 	fresh.outer_role = outer_role;
 	fresh.valid = true;
 	memo = fresh;

@@ -22,6 +22,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -37,7 +38,7 @@
 
 #include "kalix.h"
 
-/* Columns of the extension's tables, as kalix_accounts--1.0.sql creates them. */
+/* Columns of the extension's tables, as kalix_accounts--1.0.sql creates them (1.1 keeps them). */
 #define Anum_accounts_id 1
 #define Anum_accounts_parent_id 3
 #define Anum_accounts_archived_at 8
@@ -105,6 +106,7 @@ typedef struct CatalogIds
 	Oid			logins;
 	Oid			logins_pkey;
 	Oid			logins_db_role_key;
+	bool		db_role_by_oid; /* regrole (1.1); name in a 1.0 schema */
 	Oid			memberships;
 	Oid			memberships_pkey;
 	Oid			memberships_login_id_idx;
@@ -231,6 +233,7 @@ ResolveIds(CatalogIds *out)
 		if (!OidIsValid(out->role_enum_values[i]))
 			return;
 	}
+	out->db_role_by_oid = get_atttype(out->logins, Anum_logins_db_role) == REGROLEOID;
 	out->installed = true;
 }
 
@@ -488,7 +491,11 @@ VisitLogin(HeapTuple tuple, TupleDesc desc, void *arg)
 	return false;
 }
 
-/* The login whose db_role is the given role, if there is one. */
+/*
+ * The login whose db_role is the given role, if there is one: by the role's
+ * OID, so that another role taking its name is not that login.  A 1.0 schema
+ * not yet updated stores the name, and is read by name until it is.
+ */
 bool
 KalixLoginForRole(Oid roleid, pg_uuid_t *login)
 {
@@ -496,21 +503,32 @@ KalixLoginForRole(Oid roleid, pg_uuid_t *login)
 
 	if (entry == NULL)
 	{
-		char	   *rolname = GetUserNameFromId(roleid, true);
+		static const AttrNumber attnos[] = {Anum_logins_db_role};
 		RoleLoginEntry result = {0};
 
 		result.roleid = roleid;
-		if (cache.ids.installed && rolname != NULL)
+		if (cache.ids.installed && cache.ids.db_role_by_oid)
 		{
-			static const AttrNumber attnos[] = {Anum_logins_db_role};
+			static const RegProcedure procs[] = {F_OIDEQ};
+			Datum		values[] = {ObjectIdGetDatum(roleid)};
+
+			IndexLookup(cache.ids.logins, cache.ids.logins_db_role_key, 1, attnos, procs,
+						values, VisitLogin, &result);
+		}
+		else if (cache.ids.installed)
+		{
 			static const RegProcedure procs[] = {F_NAMEEQ};
+			char	   *rolname = GetUserNameFromId(roleid, true);
 			NameData	name;
 			Datum		values[1];
 
-			namestrcpy(&name, rolname);
-			values[0] = NameGetDatum(&name);
-			IndexLookup(cache.ids.logins, cache.ids.logins_db_role_key, 1, attnos, procs, values,
-						VisitLogin, &result);
+			if (rolname != NULL)
+			{
+				namestrcpy(&name, rolname);
+				values[0] = NameGetDatum(&name);
+				IndexLookup(cache.ids.logins, cache.ids.logins_db_role_key, 1, attnos, procs,
+							values, VisitLogin, &result);
+			}
 		}
 		entry = hash_search(cache.role_login_hash, &roleid, HASH_ENTER, NULL);
 		*entry = result;

@@ -68,6 +68,46 @@ ALTER ROLE attid_nurse RENAME TO attid_mallory;
 ALTER ROLE attid_nurse_old RENAME TO attid_nurse;
 
 ------------------------------------------------------------------------------
+-- Attack: a WITH HOLD cursor under kalix.account_scope = 'transaction'
+-- (issue 13 item 5): DECLARE ... WITH HOLD, COMMIT, then FETCH ALL in the
+-- next transaction, which has no account.  Refused when declared.
+------------------------------------------------------------------------------
+
+SET kalix.account_scope = 'transaction';
+SET ROLE attid_nurse;
+BEGIN;
+SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
+DECLARE held CURSOR WITH HOLD FOR SELECT body FROM attid_notes;
+COMMIT;
+FETCH ALL FROM held;
+-- Also when the query hides the table in a subquery, or declares outside a block.
+BEGIN;
+SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
+DECLARE held CURSOR WITH HOLD FOR SELECT * FROM (SELECT body FROM attid_notes) s;
+ROLLBACK;
+DECLARE held CURSOR WITH HOLD FOR SELECT body FROM attid_notes;
+-- A cursor without HOLD serves its own transaction.
+BEGIN;
+SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
+DECLARE own CURSOR FOR SELECT body FROM attid_notes;
+FETCH ALL FROM own;
+COMMIT;
+-- A held cursor over a table without row-level security is allowed.
+DECLARE plain CURSOR WITH HOLD FOR SELECT 1 AS one FROM pg_catalog.pg_class LIMIT 1;
+FETCH ALL FROM plain;
+CLOSE plain;
+RESET ROLE;
+-- Under session scope the account outlives the transaction anyway: allowed.
+RESET kalix.account_scope;
+SET ROLE attid_nurse;
+SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
+DECLARE session_held CURSOR WITH HOLD FOR SELECT body FROM attid_notes;
+FETCH ALL FROM session_held;
+CLOSE session_held;
+RESET kalix.current_account;
+RESET ROLE;
+
+------------------------------------------------------------------------------
 -- Clean up
 ------------------------------------------------------------------------------
 

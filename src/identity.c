@@ -18,8 +18,12 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "tcop/pquery.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/portal.h"
+#include "utils/rls.h"
 
 #include "kalix.h"
 
@@ -281,11 +285,45 @@ kalix_switch_account(PG_FUNCTION_ARGS)
 	PG_RETURN_UUID_P(account);
 }
 
-/* ExecutorStart hook: drops a lapsed transaction-scoped account before parallel workers copy it. */
+/*
+ * With kalix.account_scope = 'transaction', refuses a WITH HOLD cursor that
+ * reads a table under row-level security: its rows, read under this
+ * transaction's identity, would be fetched in later transactions (through a
+ * pooler, by another client).  PortalStart makes the cursor's portal the
+ * active one while its query starts.
+ */
+static void
+RefuseHeldCursor(QueryDesc *queryDesc)
+{
+	ListCell   *lc;
+
+	if (kalix_account_scope != KALIX_SCOPE_TRANSACTION || ActivePortal == NULL ||
+		(ActivePortal->cursorOptions & CURSOR_OPT_HOLD) == 0)
+		return;
+	foreach(lc, queryDesc->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			check_enable_rls(rte->relid, InvalidOid, true) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cursor \"%s\" WITH HOLD may not read table \"%s\"",
+							ActivePortal->name, get_rel_name(rte->relid)),
+					 errdetail("With kalix.account_scope = 'transaction', rows read under one transaction's account must not outlive it, and row-level security filters this table."),
+					 errhint("Declare the cursor without WITH HOLD, inside the transaction that fetches from it.")));
+	}
+}
+
+/*
+ * ExecutorStart hook: drops a lapsed transaction-scoped account before
+ * parallel workers copy it, and refuses a held cursor over isolated rows.
+ */
 static void
 KalixExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	KalixClearStaleSettings();
+	RefuseHeldCursor(queryDesc);
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
 	else

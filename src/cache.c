@@ -7,11 +7,20 @@
  * CacheMemoryContext, filled lazily by index scans of the extension's tables.
  * Statement-level triggers on those tables call CacheInvalidateRelcacheByRelid
  * on the table changed; the invalidation reaches every backend when the change
- * commits (and this backend at its next command).  The relcache callback only
- * clears a flag; the next entry point (KalixCacheBegin) drops everything and
- * the tables are read again on demand.  Entries are never freed while a
- * caller holds a pointer: only KalixCacheBegin resets, and callers do not keep
+ * commits.  The entry point, KalixCacheBegin, is the cache's freshness rule:
+ * at every call it takes in pending invalidations (one unlocked test when
+ * none are pending), so a commit of another session is seen also in the
+ * middle of a statement, by the recheck of a row it waited for.  The relcache
+ * callback only clears a flag; the next entry point then builds a new, empty
+ * generation whole and only then swaps it for the old one, so an error at any
+ * point leaves the old (stale) or no cache, never a half one; the tables are
+ * read again on demand.  Entries are never freed while a caller holds a
+ * pointer: only KalixCacheBegin replaces the cache, and callers do not keep
  * pointers across calls into the cache.
+ *
+ * KalixCheckAccess answers the access question from the cache, for the read
+ * path and the SET-time check of kalix.current_account.  Layer: above uuid.c,
+ * below guc.c and identity.c.
  */
 #include "postgres.h"
 
@@ -707,6 +716,40 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 		*entry = result;
 	}
 	return entry->role;
+}
+
+/*
+ * The login's role in the account if it may work there (a member of an
+ * existing, unarchived account); otherwise KALIX_ROLE_NONE, or with raise an
+ * insufficient_privilege error that reveals nothing to non-members.
+ */
+KalixRole
+KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
+{
+	KalixAccount *entry;
+	KalixRole	role = KALIX_ROLE_NONE;
+	bool		archived;
+
+	KalixCacheBegin();
+	entry = KalixLookupAccount(account);
+	archived = entry->archived;
+	if (entry->exists)
+		role = KalixMemberRole(account, login);
+	if (role == KALIX_ROLE_NONE && raise)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
+				 errdetail("The current login is not a member of this account.")));
+	if (role != KALIX_ROLE_NONE && archived)
+	{
+		if (raise)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("account \"%s\" is archived", KalixUuidToCString(account)),
+					 errdetail("An archived account can no longer be worked in.")));
+		role = KALIX_ROLE_NONE;
+	}
+	return role;
 }
 
 PG_FUNCTION_INFO_V1(kalix_cache_invalidate);

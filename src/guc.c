@@ -1,7 +1,9 @@
 /*
  * guc.c
  *		The kalix.* settings: the current account and login, the lineage limit
- *		and the scope of an account choice.
+ *		and the scope of an account choice; and the login the settings name.
+ *
+ * Below identity.c: the SET-time checks ask the cache (cache.c) directly.
  *
  * kalix.current_account and kalix.current_login are parsed once in their
  * check hooks; the parsed value travels to the assign hook through "extra".
@@ -21,7 +23,6 @@
  */
 #include "postgres.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 
 #include "access/genam.h"
@@ -83,72 +84,6 @@ static const struct config_enum_entry account_scope_options[] = {
 	{"transaction", KALIX_SCOPE_TRANSACTION, false},
 	{NULL, 0, false}
 };
-
-/* Parses a UUID in the forms uuid_in accepts; never throws. */
-static bool
-KalixParseUuid(const char *text, pg_uuid_t *uuid)
-{
-	const char *p = text;
-	bool		braces = false;
-	int			digits = 0;
-
-	if (*p == '{')
-	{
-		braces = true;
-		p++;
-	}
-	while (digits < UUID_LEN * 2)
-	{
-		int			hi,
-					lo;
-
-		if (!isxdigit((unsigned char) p[0]) || !isxdigit((unsigned char) p[1]))
-			return false;
-		hi = isdigit((unsigned char) p[0]) ? p[0] - '0' : tolower((unsigned char) p[0]) - 'a' + 10;
-		lo = isdigit((unsigned char) p[1]) ? p[1] - '0' : tolower((unsigned char) p[1]) - 'a' + 10;
-		uuid->data[digits / 2] = (unsigned char) ((hi << 4) | lo);
-		p += 2;
-		digits += 2;
-		if (*p == '-' && digits % 4 == 0 && digits < UUID_LEN * 2)
-			p++;
-	}
-	if (braces)
-	{
-		if (*p != '}')
-			return false;
-		p++;
-	}
-	return *p == '\0';
-}
-
-/* Formats a UUID in its canonical lower-case text form, palloc'd. */
-char *
-KalixUuidToCString(const pg_uuid_t *uuid)
-{
-	static const char hex[] = "0123456789abcdef";
-	char	   *buf = palloc(UUID_LEN * 2 + 5);
-	char	   *p = buf;
-
-	for (int i = 0; i < UUID_LEN; i++)
-	{
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[uuid->data[i] >> 4];
-		*p++ = hex[uuid->data[i] & 0x0F];
-	}
-	*p = '\0';
-	return buf;
-}
-
-/* Returns a palloc'd copy of a UUID as a Datum. */
-Datum
-KalixUuidDatum(const pg_uuid_t *uuid)
-{
-	pg_uuid_t  *copy = palloc(sizeof(pg_uuid_t));
-
-	*copy = *uuid;
-	return UUIDPGetDatum(copy);
-}
 
 /*
  * Parses a UUID-or-empty setting into a malloc'd KalixUuidSetting, rewriting
@@ -324,6 +259,27 @@ KalixSettingLogin(pg_uuid_t *login)
 		return false;
 	*login = current_login_setting->id;
 	return true;
+}
+
+/*
+ * The login of this session: the one kalix.current_login names, if it
+ * exists, else the one whose db_role is the current role outside any
+ * SECURITY DEFINER function.
+ */
+bool
+KalixCurrentLogin(pg_uuid_t *login)
+{
+	pg_uuid_t	id;
+
+	KalixCacheBegin();
+	if (KalixSettingLogin(&id))
+	{
+		if (!KalixLoginExists(&id))
+			return false;
+		*login = id;
+		return true;
+	}
+	return KalixLoginForRole(GetOuterUserId(), login);
 }
 
 /* Show hook of kalix.current_login: '' once a transaction-scoped choice has lapsed. */

@@ -11,6 +11,10 @@
  * membership revoked by another session is in force at our next statement
  * even inside an open transaction, and also when a statement that waited for
  * a row lock rechecks that row (EvalPlanQual) after the revocation.
+ *
+ * The executor hook also refuses, with transaction scope, a WITH HOLD cursor
+ * that would carry rows read under one transaction's identity into later
+ * ones.  Layer: above guc.c (the settings) and cache.c (the data).
  */
 #include "postgres.h"
 
@@ -45,57 +49,6 @@ typedef struct IdentityMemo
 
 static IdentityMemo memo;
 static ExecutorStart_hook_type prev_executor_start = NULL;
-
-/* The login of this session: kalix.current_login, else the one of the current role. */
-bool
-KalixCurrentLogin(pg_uuid_t *login)
-{
-	pg_uuid_t	id;
-
-	KalixCacheBegin();
-	if (KalixSettingLogin(&id))
-	{
-		if (!KalixLoginExists(&id))
-			return false;
-		*login = id;
-		return true;
-	}
-	return KalixLoginForRole(GetOuterUserId(), login);
-}
-
-/*
- * The login's role in the account if it may work there (a member of an
- * existing, unarchived account); otherwise KALIX_ROLE_NONE, or with raise an
- * insufficient_privilege error that reveals nothing to non-members.
- */
-KalixRole
-KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
-{
-	KalixAccount *entry;
-	KalixRole	role = KALIX_ROLE_NONE;
-	bool		archived;
-
-	KalixCacheBegin();
-	entry = KalixLookupAccount(account);
-	archived = entry->archived;
-	if (entry->exists)
-		role = KalixMemberRole(account, login);
-	if (role == KALIX_ROLE_NONE && raise)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
-				 errdetail("The current login is not a member of this account.")));
-	if (role != KALIX_ROLE_NONE && archived)
-	{
-		if (raise)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("account \"%s\" is archived", KalixUuidToCString(account)),
-					 errdetail("An archived account can no longer be worked in.")));
-		role = KALIX_ROLE_NONE;
-	}
-	return role;
-}
 
 /* Raises the error for using an account when there is no current login. */
 void

@@ -6,23 +6,33 @@
 CREATE ROLE attid_web LOGIN;
 CREATE ROLE attid_nurse LOGIN;
 CREATE ROLE attid_mallory LOGIN;
+-- Where the server asks for passwords (pg_virtualenv), the role this file
+-- reconnects as gets the password of the session's own connection.
+\getenv pgpassword PGPASSWORD
+\if :{?pgpassword}
+ALTER ROLE attid_mallory PASSWORD :'pgpassword';
+\endif
 SELECT kalix.create_login('web@attid.test', 'Web', 'attid_web') AS web \gset
 SELECT kalix.create_login('nurse@attid.test', 'Nurse', 'attid_nurse') AS nurse \gset
 SELECT kalix.create_login('mallory@attid.test', 'Mallory', 'attid_mallory') AS mallory \gset
 INSERT INTO kalix.accounts (id, name) VALUES
     ('a7000000-0000-0000-0000-000000000001', 'Attid Sunrise'),
-    ('a7000000-0000-0000-0000-000000000002', 'Attid Mallory''s');
+    ('a7000000-0000-0000-0000-000000000002', 'Attid Mallory''s'),
+    ('a7000000-0000-0000-0000-000000000003', 'Attid Eastside');
 INSERT INTO kalix.memberships (account_id, login_id, role) VALUES
     ('a7000000-0000-0000-0000-000000000001', :'web', 'owner'),
     ('a7000000-0000-0000-0000-000000000001', :'nurse', 'member'),
+    ('a7000000-0000-0000-0000-000000000003', :'nurse', 'member'),
     ('a7000000-0000-0000-0000-000000000002', :'mallory', 'owner');
 CREATE TABLE attid_notes (id serial PRIMARY KEY, account_id uuid NOT NULL, body text);
 CREATE INDEX ON attid_notes (account_id);
 INSERT INTO attid_notes (account_id, body) VALUES
     ('a7000000-0000-0000-0000-000000000001', 'sunrise secret'),
-    ('a7000000-0000-0000-0000-000000000002', 'mallory note');
+    ('a7000000-0000-0000-0000-000000000002', 'mallory note'),
+    ('a7000000-0000-0000-0000-000000000003', 'eastside note');
 SELECT kalix.enable_isolation('attid_notes');
 GRANT SELECT ON attid_notes TO PUBLIC;
+SELECT current_user AS superuser, current_database() AS db \gset
 
 ------------------------------------------------------------------------------
 -- Attack: DROP ROLE of a login's role, then CREATE ROLE of the same name
@@ -104,6 +114,26 @@ SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
 DECLARE session_held CURSOR WITH HOLD FOR SELECT body FROM attid_notes;
 FETCH ALL FROM session_held;
 CLOSE session_held;
+RESET kalix.current_account;
+RESET ROLE;
+
+------------------------------------------------------------------------------
+-- Attack: SET LOCAL outside a transaction block under session scope (issue
+-- 13 item 12).  PostgreSQL only warns, the value ends with the statement, and
+-- the next statement ran under the account chosen before.  Refused.
+------------------------------------------------------------------------------
+
+SET ROLE attid_nurse;
+SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
+SET LOCAL kalix.current_account = 'a7000000-0000-0000-0000-000000000003';
+SET LOCAL kalix.current_account TO DEFAULT;
+SELECT kalix.current_account() = 'a7000000-0000-0000-0000-000000000001' AS still_sunrise;
+-- Inside a transaction block SET LOCAL works as always.
+BEGIN;
+SET LOCAL kalix.current_account = 'a7000000-0000-0000-0000-000000000003';
+SELECT body FROM attid_notes;
+COMMIT;
+SELECT body FROM attid_notes;
 RESET kalix.current_account;
 RESET ROLE;
 

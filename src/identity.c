@@ -14,7 +14,8 @@
  *
  * The executor hook also refuses, with transaction scope, a WITH HOLD cursor
  * that would carry rows read under one transaction's identity into later
- * ones.  Layer: above guc.c (the settings) and cache.c (the data).
+ * ones; the utility hook refuses SET LOCAL kalix.* outside a transaction
+ * block.  Layer: above guc.c (the settings) and cache.c (the data).
  */
 #include "postgres.h"
 
@@ -23,6 +24,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "tcop/pquery.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -49,6 +51,7 @@ typedef struct IdentityMemo
 
 static IdentityMemo memo;
 static ExecutorStart_hook_type prev_executor_start = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /* Raises the error for using an account when there is no current login. */
 void
@@ -283,10 +286,46 @@ KalixExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
-/* Installs the executor hook. */
+/*
+ * ProcessUtility hook: refuses SET LOCAL of a kalix.* setting outside a
+ * transaction block.  PostgreSQL only warns and the value ends with the
+ * statement, so the statements after it would run under whatever account
+ * the session had chosen before, not the one just named.
+ */
+static void
+KalixProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					ProcessUtilityContext context, ParamListInfo params,
+					QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, VariableSetStmt) && context == PROCESS_UTILITY_TOPLEVEL &&
+		!IsTransactionBlock())
+	{
+		VariableSetStmt *stmt = (VariableSetStmt *) parsetree;
+
+		if (stmt->is_local && stmt->name != NULL &&
+			pg_strncasecmp(stmt->name, "kalix.", strlen("kalix.")) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+					 errmsg("SET LOCAL %s can only be used in transaction blocks", stmt->name),
+					 errdetail("Outside a transaction block the value would end with this statement, and the next one would run under the setting chosen before it."),
+					 errhint("Run BEGIN first, or use SET without LOCAL.")));
+	}
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
+/* Installs the executor and utility hooks. */
 void
 KalixInstallHooks(void)
 {
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = KalixExecutorStart;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = KalixProcessUtility;
 }

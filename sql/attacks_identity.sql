@@ -138,6 +138,182 @@ RESET kalix.current_account;
 RESET ROLE;
 
 ------------------------------------------------------------------------------
+-- Attack: a function with SET kalix.current_account in its definition,
+-- created by a non-member of that account.  Its SET is checked when it runs.
+------------------------------------------------------------------------------
+
+-- Created by the non-member herself: refused when the SET clause is checked.
+GRANT CREATE ON SCHEMA public TO attid_mallory;
+SET ROLE attid_mallory;
+CREATE FUNCTION attid_peek() RETURNS SETOF text LANGUAGE sql
+    SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001'
+    AS 'SELECT body FROM public.attid_notes';
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM attid_mallory;
+-- Created where nothing checks it (a superuser without a login), as invoker
+-- and as definer: the SET clause is checked again whenever it runs.
+CREATE FUNCTION attid_peek() RETURNS SETOF text LANGUAGE sql
+    SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001'
+    AS 'SELECT body FROM public.attid_notes';
+CREATE FUNCTION attid_peek_definer() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
+    SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001'
+    AS 'SELECT body FROM public.attid_notes';
+ALTER FUNCTION attid_peek_definer() OWNER TO attid_nurse;
+SET ROLE attid_mallory;
+SELECT * FROM attid_peek();
+SELECT * FROM attid_peek_definer();
+SELECT kalix.current_account() IS NULL AS none;
+RESET ROLE;
+-- A member of the account gets only what she may see anyway.
+SET ROLE attid_nurse;
+SELECT * FROM attid_peek();
+SELECT kalix.current_account() IS NULL AS none_after;
+RESET ROLE;
+DROP FUNCTION attid_peek(), attid_peek_definer();
+
+------------------------------------------------------------------------------
+-- Attack: an error inside a function with a SET clause; the account before
+-- the call is restored.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION attid_fail() RETURNS int LANGUAGE plpgsql
+    SET kalix.current_account = 'a7000000-0000-0000-0000-000000000003'
+    AS $$ BEGIN RAISE EXCEPTION 'failing in %', kalix.current_account(); END $$;
+GRANT EXECUTE ON FUNCTION attid_fail() TO attid_nurse;
+SET ROLE attid_nurse;
+SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
+SELECT attid_fail();
+SELECT kalix.current_account() = 'a7000000-0000-0000-0000-000000000001' AS restored;
+-- Also when the error is caught inside the transaction.
+DO $$
+BEGIN
+    PERFORM attid_fail();
+EXCEPTION WHEN raise_exception THEN
+    RAISE NOTICE 'caught: %', SQLERRM;
+END
+$$;
+SELECT kalix.current_account() = 'a7000000-0000-0000-0000-000000000001' AS restored_after_catch;
+SELECT body FROM attid_notes;
+RESET kalix.current_account;
+RESET ROLE;
+DROP FUNCTION attid_fail();
+
+------------------------------------------------------------------------------
+-- Attack: a 1 MB value, and set_config(..., NULL).
+------------------------------------------------------------------------------
+
+SET ROLE attid_nurse;
+DO $$
+BEGIN
+    PERFORM set_config('kalix.current_account', repeat('a', 1024 * 1024), false);
+EXCEPTION WHEN invalid_parameter_value THEN
+    RAISE NOTICE 'refused (%): %...', SQLSTATE, left(SQLERRM, 60);
+END
+$$;
+SELECT set_config('kalix.current_account', 'a7000000-0000-0000-0000-000000000001', false) IS NOT NULL AS set;
+SELECT set_config('kalix.current_account', NULL, false) AS after_null;
+SELECT kalix.current_account() IS NULL AS none, count(*) AS rows FROM attid_notes;
+RESET ROLE;
+
+------------------------------------------------------------------------------
+-- Attack: SET ROLE in the middle of a transaction that chose an account.
+------------------------------------------------------------------------------
+
+BEGIN;
+SET ROLE attid_nurse;
+SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
+SELECT body FROM attid_notes;
+SET ROLE attid_mallory;
+SELECT kalix.current_login() = :'mallory' AS is_mallory;
+SELECT body FROM attid_notes;
+ROLLBACK;
+
+------------------------------------------------------------------------------
+-- Attack: RESET ALL and DISCARD ALL leave no account and no login behind.
+------------------------------------------------------------------------------
+
+SET kalix.current_login = :'nurse';
+SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
+SELECT kalix.current_account_role();
+RESET ALL;
+SELECT kalix.current_login() IS NULL AS no_login, kalix.current_account() IS NULL AS no_account;
+SET kalix.current_login = :'nurse';
+SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
+DISCARD ALL;
+SELECT kalix.current_login() IS NULL AS no_login, kalix.current_account() IS NULL AS no_account;
+
+------------------------------------------------------------------------------
+-- Attack: nothing that reads the identity may be IMMUTABLE (a constant
+-- folded into a cached plan would outlive a switch).  Every function of the
+-- extension that reads the settings, the cache or the hierarchy is listed
+-- here if it is IMMUTABLE: none is.
+------------------------------------------------------------------------------
+
+SELECT p.oid::regprocedure AS immutable_identity_reader
+FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'kalix_accounts'
+WHERE p.provolatile = 'i'
+  AND (p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+       AND p.prosrc !~ 'npi'
+       OR p.prosrc ~ '(current_account|current_login|lineage|member_role|billing_account|my_accounts|current_setting|kalix\.)');
+-- The identity functions themselves are STABLE.
+SELECT p.proname, p.provolatile
+FROM pg_proc p
+WHERE p.pronamespace = 'kalix'::regnamespace
+  AND p.proname IN ('current_login', 'current_account', 'current_account_role', 'member_role', 'lineage')
+ORDER BY 1;
+
+------------------------------------------------------------------------------
+-- Attack: ALTER DATABASE ... SET kalix.current_account to an account the
+-- connecting login is not a member of.  Applied at connection start, it is
+-- checked when used: refused, and no rows.
+------------------------------------------------------------------------------
+
+ALTER DATABASE :"db" SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
+\c - attid_mallory
+SHOW kalix.current_account;
+SELECT kalix.current_account();
+SELECT body FROM attid_notes;
+\c - :superuser
+ALTER DATABASE :"db" RESET kalix.current_account;
+
+------------------------------------------------------------------------------
+-- Attack: PGOPTIONS naming the account (the same, from the client).
+------------------------------------------------------------------------------
+
+\set mallory_options 'user=attid_mallory options=-ckalix.current_account=a7000000-0000-0000-0000-000000000001'
+\set superuser_options 'options='''' user=' :superuser
+\c -reuse-previous=on :mallory_options
+SHOW kalix.current_account;
+SELECT kalix.current_account();
+SELECT body FROM attid_notes;
+\c -reuse-previous=on :superuser_options
+
+------------------------------------------------------------------------------
+-- Attack: PGOPTIONS of kalix.current_login by an ordinary role (to become
+-- another login before the library loads).  Discarded when it loads.
+------------------------------------------------------------------------------
+
+\set mallory_options 'user=attid_mallory options=-ckalix.current_login=' :nurse
+\c -reuse-previous=on :mallory_options
+SELECT kalix.current_login() = :'mallory' AS still_mallory;
+SHOW kalix.current_login;
+\c -reuse-previous=on :superuser_options
+
+------------------------------------------------------------------------------
+-- Attack: a typo'd kalix.* placeholder set before the library loads
+-- (kalix.curent_account) is removed when it loads, so it can never be taken
+-- for a setting of the extension.  (A fresh backend: the library is not
+-- loaded in it yet.)
+------------------------------------------------------------------------------
+
+SET kalix.curent_account = 'a7000000-0000-0000-0000-000000000001';
+SELECT kalix.current_account() IS NULL AS none;
+SHOW kalix.curent_account;
+SET kalix.curent_account = 'a7000000-0000-0000-0000-000000000001';
+
+------------------------------------------------------------------------------
 -- Clean up
 ------------------------------------------------------------------------------
 

@@ -15,12 +15,13 @@ CREATE TABLE kalix.logins (
     id           uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     email        text NOT NULL,
     display_name text,
-    db_role      name,
+    db_role      regrole,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT logins_db_role_key UNIQUE (db_role)
 );
 CREATE UNIQUE INDEX logins_email_key ON kalix.logins (pg_catalog.lower(email));
 COMMENT ON TABLE kalix.logins IS 'one person''s identity; may belong to many accounts';
+COMMENT ON COLUMN kalix.logins.db_role IS 'the database role that is this login, bound by its OID: renamed, it stays this login; another role that takes its name (re-created after DROP ROLE, or renamed to it) is not';
 
 CREATE TABLE kalix.accounts (
     id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
@@ -220,13 +221,15 @@ BEGIN
             USING ERRCODE = 'unique_violation',
                   DETAIL = 'Emails are unique regardless of case.';
     END IF;
-    IF db_role IS NOT NULL AND EXISTS (SELECT 1 FROM kalix.logins l WHERE l.db_role = create_login.db_role) THEN
+    IF db_role IS NOT NULL AND EXISTS (SELECT 1 FROM kalix.logins l, pg_catalog.pg_roles r
+                                       WHERE r.rolname = create_login.db_role AND l.db_role OPERATOR(pg_catalog.=) r.oid) THEN
         RAISE EXCEPTION 'role "%" already has a login', db_role
             USING ERRCODE = 'unique_violation',
                   DETAIL = 'A database role is the login of at most one person.';
     END IF;
     INSERT INTO kalix.logins (email, display_name, db_role)
-    VALUES (clean_email, create_login.display_name, create_login.db_role)
+    VALUES (clean_email, create_login.display_name,
+            (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = create_login.db_role))
     RETURNING id INTO new_id;
     PERFORM kalix.write_audit('create_login', NULL,
         jsonb_build_object('login_id', new_id, 'email', clean_email, 'db_role', create_login.db_role));

@@ -32,7 +32,7 @@ psql_su -d postgres >/dev/null 2>"$work/setup.err" <<SQL || { cat "$work/setup.e
 DROP DATABASE IF EXISTS $db;
 CREATE DATABASE $db;
 \c $db
-CREATE EXTENSION kalix_accounts;
+CREATE EXTENSION kalix_accounts CASCADE;
 CREATE TABLE interrupt_fixture (login_id uuid, account_id uuid);
 DO \$\$
 DECLARE

@@ -63,7 +63,7 @@ ALTER ROLE $app SET kalix.account_scope = 'transaction';
 GRANT SET ON PARAMETER kalix.current_login TO $app;
 CREATE DATABASE $db;
 \c $db
-CREATE EXTENSION kalix_accounts;
+CREATE EXTENSION kalix_accounts CASCADE;
 CREATE TABLE notes (id serial PRIMARY KEY, account_id uuid NOT NULL, body text NOT NULL);
 CREATE INDEX ON notes (account_id);
 SELECT kalix.enable_isolation('notes');

@@ -50,7 +50,7 @@ ALTER ROLE $web SET kalix.max_depth = 3;
 CREATE DATABASE $db;
 ALTER ROLE $dbrole IN DATABASE $db SET kalix.max_depth = 4;
 \c $db
-CREATE EXTENSION kalix_accounts;
+CREATE EXTENSION kalix_accounts CASCADE;
 CREATE TABLE notes (id serial PRIMARY KEY, account_id uuid NOT NULL, body text NOT NULL);
 CREATE INDEX ON notes (account_id);
 SELECT kalix.enable_isolation('notes');

@@ -114,18 +114,6 @@ DROP TYPE kalix.npi CASCADE;
 -- The NPI functions, now over npi.
 CREATE FUNCTION kalix.add_npi(account uuid, npi npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
 RETURNS void
--- A login is bound to its database role by OID, not by name (SPEC §3): a
--- role that takes the name (re-created after DROP ROLE, or another role
--- renamed to it) is not the login, and the role itself keeps the login when
--- renamed.  regrole prints the name, pg_dump dumps it by name and a
--- restore resolves it again.  A name that is no longer a role loses its
--- binding here, as it no longer had a role.  create_login stores the OID.
-ALTER TABLE kalix.logins
-    ALTER COLUMN db_role TYPE pg_catalog.regrole
-    USING pg_catalog.to_regrole(pg_catalog.quote_ident(db_role));
-COMMENT ON COLUMN kalix.logins.db_role IS 'the database role that is this login, bound by its OID: renamed, it stays this login; another role that takes its name (re-created after DROP ROLE, or renamed to it) is not';
-CREATE OR REPLACE FUNCTION kalix.create_login(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
-RETURNS uuid
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -211,6 +199,23 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION kalix.primary_npi(uuid) IS 'the primary NPI of an account (default: the current one), NULL when it has none';
+
+-- A login is bound to its database role by OID, not by name (SPEC §3): a
+-- role that takes the name (re-created after DROP ROLE, or another role
+-- renamed to it) is not the login, and the role itself keeps the login when
+-- renamed.  regrole prints the name, pg_dump dumps it by name and a
+-- restore resolves it again.  A name that is no longer a role loses its
+-- binding here, as it no longer had a role.  create_login stores the OID.
+ALTER TABLE kalix.logins
+    ALTER COLUMN db_role TYPE pg_catalog.regrole
+    USING pg_catalog.to_regrole(pg_catalog.quote_ident(db_role));
+COMMENT ON COLUMN kalix.logins.db_role IS 'the database role that is this login, bound by its OID: renamed, it stays this login; another role that takes its name (re-created after DROP ROLE, or renamed to it) is not';
+CREATE OR REPLACE FUNCTION kalix.create_login(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
     clean_email text := pg_catalog.btrim(email, E' \t\n\r\f\x0B');
     new_id uuid;
 BEGIN

@@ -7,7 +7,7 @@ OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/lint
 DATA = $(wildcard kalix_accounts--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
-REGRESS = identity accounts isolation attacks team lint npi hierarchy isolation_attacks
+REGRESS = identity accounts isolation attacks team lint npi hierarchy isolation_attacks install
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
 ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts

@@ -2,6 +2,59 @@
 
 \echo Use "CREATE EXTENSION kalix_accounts" to load this file. \quit
 
+-- The control file fixes schema = kalix, and CREATE EXTENSION adopts a schema
+-- of that name that already exists (CVE-2022-2625 class): whoever created it
+-- could have planted objects there that calls inside the extension resolve
+-- to, or could plant them later.  So the script first refuses a schema kalix
+-- that is not empty, is not owned by the installing superuser, or lets
+-- another role create in it (a schema CREATE EXTENSION just made passes).
+-- Everything here is named in pg_catalog, so nothing in the schema can
+-- capture it; it is a DO block, so it leaves no object behind.
+DO $$
+DECLARE
+    nsp oid;
+    owner oid;
+    acl aclitem[];
+    grantee oid;
+BEGIN
+    SELECT n.oid, n.nspowner, n.nspacl INTO nsp, owner, acl
+    FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'kalix';
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+               WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                 AND d.refobjid OPERATOR(pg_catalog.=) nsp
+                 AND d.classid OPERATOR(pg_catalog.<>) 'pg_catalog.pg_extension'::pg_catalog.regclass)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace OPERATOR(pg_catalog.=) nsp)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace OPERATOR(pg_catalog.=) nsp)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_operator o WHERE o.oprnamespace OPERATOR(pg_catalog.=) nsp)
+    THEN
+        RAISE EXCEPTION 'schema "kalix" already exists and is not empty'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'CREATE EXTENSION kalix_accounts would adopt the schema, and calls inside the extension could resolve to the objects in it.',
+                  HINT = 'Check what the schema holds and drop it, then run CREATE EXTENSION kalix_accounts again.';
+    END IF;
+    IF owner OPERATOR(pg_catalog.<>) (SELECT r.oid FROM pg_catalog.pg_roles r
+                                      WHERE r.rolname OPERATOR(pg_catalog.=) pg_catalog.current_user()) THEN
+        RAISE EXCEPTION 'schema "kalix" is owned by role "%", not by the installing superuser',
+                        (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) owner)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The owner of the schema could create objects in it that calls inside the extension resolve to.',
+                  HINT = 'Drop the schema, or give it to the installing superuser with ALTER SCHEMA kalix OWNER TO, then run CREATE EXTENSION kalix_accounts again.';
+    END IF;
+    SELECT a.grantee INTO grantee FROM pg_catalog.aclexplode(acl) a
+    WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE' AND a.grantee OPERATOR(pg_catalog.<>) owner
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'schema "kalix" grants CREATE to %',
+                        CASE WHEN grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                             ELSE pg_catalog.format('role "%s"', grantee::pg_catalog.regrole) END
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Whoever may create objects in the schema could create some that calls inside the extension resolve to.',
+                  HINT = 'Revoke CREATE ON SCHEMA kalix from every role but its owner, then run CREATE EXTENSION kalix_accounts again.';
+    END IF;
+END
+$$;
+
 GRANT USAGE ON SCHEMA kalix TO PUBLIC;
 
 ------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ SELECT * FROM kalix.lint();
 -- Policies altered: expressions, roles, command and kind.
 ALTER POLICY kalix_select ON lint_notes USING (true);
 ALTER POLICY kalix_insert ON lint_notes WITH CHECK (account_id IS NOT NULL);
-ALTER POLICY kalix_update ON lint_notes TO postgres;
+ALTER POLICY kalix_update ON lint_notes TO pg_monitor;
 SELECT * FROM kalix.lint();
 ALTER POLICY kalix_select ON lint_notes USING (account_id = kalix.current_account());
 ALTER POLICY kalix_insert ON lint_notes WITH CHECK (account_id = kalix.current_account());
@@ -138,16 +138,22 @@ REVOKE TRUNCATE, REFERENCES, TRIGGER ON lint_notes FROM lint_tenant;
 
 -- Item 9: a superuser-owned SECURITY DEFINER function over an isolated table
 -- (its search_path pinned, so only the owner is wrong) counts every account.
+CREATE ROLE lint_superuser SUPERUSER;
 CREATE FUNCTION public.lint_count_notes() RETURNS bigint
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'SELECT count(*) FROM public.lint_notes';
+ALTER FUNCTION public.lint_count_notes() OWNER TO lint_superuser;
 SET ROLE lint_tenant;
 SELECT kalix.switch_account('ac000000-0000-0000-0000-00000000000a') IS NOT NULL AS switched;
 SELECT (SELECT count(*) FROM lint_notes) AS own_rows, public.lint_count_notes() AS through_the_function;
 RESET kalix.current_account;
 RESET ROLE;
 SELECT * FROM kalix.lint();
+-- A BYPASSRLS owner is the same.
+ALTER ROLE lint_superuser NOSUPERUSER BYPASSRLS;
+SELECT * FROM kalix.lint();
 DROP FUNCTION public.lint_count_notes();
+DROP ROLE lint_superuser;
 
 -- Item 9: a rule copies every account's new rows into a world-readable table.
 CREATE TABLE lint_copies (account_id uuid, body text);

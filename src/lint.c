@@ -252,9 +252,13 @@ static KalixStatement lint_query = {
 	"    FROM registered r JOIN pg_class c ON c.oid = r.relid JOIN pg_rewrite rw ON rw.ev_class = r.relid "
 	"    WHERE rw.rulename <> '_RETURN' "
 	"    UNION ALL "
-	/* Bodies are text: a function naming the table (or depending on it, BEGIN ATOMIC) reads it. */
+	/*
+	 * Bodies are text: a function whose body names the table (or that
+	 * depends on it, BEGIN ATOMIC) is taken to read it.  The extension's own
+	 * functions touch only its tables.
+	 */
 	"    SELECT p.oid::regprocedure::text, "
-	"           format('SECURITY DEFINER function owned by %s, %s, reads isolated table %s: row-level security does not apply to its owner, so every caller reads the rows of every account', "
+	"           format('SECURITY DEFINER function owned by %s, %s, names isolated table %s: row-level security does not apply to its owner, so every caller reads the rows of every account', "
 	"                  quote_ident(o.rolname), CASE WHEN o.rolsuper THEN 'a superuser' ELSE 'a BYPASSRLS role' END, "
 	"                  string_agg(DISTINCT c.oid::regclass::text, ', ')) "
 	"    FROM pg_proc p JOIN pg_roles o ON o.oid = p.proowner "
@@ -263,6 +267,9 @@ static KalixStatement lint_query = {
 	"      AND (p.prosrc ~* ('\\m' || regexp_replace(c.relname, '([^[:alnum:]_])', '\\\\\\1', 'g') || '\\M') "
 	"           OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid "
 	"                      AND d.refclassid = 'pg_class'::regclass AND d.refobjid = r.relid)) "
+	"      AND NOT EXISTS (SELECT 1 FROM pg_depend e JOIN pg_extension x ON x.oid = e.refobjid "
+	"                      WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e' "
+	"                        AND e.refclassid = 'pg_extension'::regclass AND x.extname = 'kalix_accounts') "
 	"    GROUP BY p.oid, o.rolname, o.rolsuper "
 	"    UNION ALL "
 	/* Schema kalix: only the extension's own objects, and nobody else may create any. */

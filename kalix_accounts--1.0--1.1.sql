@@ -16,6 +16,11 @@
 -- that have not run this update.)
 DROP FUNCTION kalix.check_table_owner(regclass);
 
+CREATE FUNCTION kalix.write_account() RETURNS uuid
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_write_account';
+COMMENT ON FUNCTION kalix.write_account() IS 'the current account, for the write check of isolated tables; raises "no current account" when none';
+
 CREATE OR REPLACE FUNCTION kalix.enable_isolation(tbl regclass, account_column name DEFAULT 'account_id', inherited boolean DEFAULT false)
 RETURNS void
 LANGUAGE C VOLATILE SECURITY DEFINER

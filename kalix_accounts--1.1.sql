@@ -384,6 +384,11 @@ COMMENT ON FUNCTION kalix.create_account(text, boolean, boolean) IS 'creates an 
 -- Isolation of application tables
 ------------------------------------------------------------------------------
 
+CREATE FUNCTION kalix.write_account() RETURNS uuid
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_write_account';
+COMMENT ON FUNCTION kalix.write_account() IS 'the current account, for the write check of isolated tables; raises "no current account" when none';
+
 -- The policies are defined once, in C (src/isolation.c), which creates them;
 -- lint() checks the catalog against the same definitions.
 CREATE FUNCTION kalix.enable_isolation(tbl regclass, account_column name DEFAULT 'account_id', inherited boolean DEFAULT false)

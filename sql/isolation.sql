@@ -85,7 +85,10 @@ ANALYZE isolation_notes;
 -- The owner is subject to the policies too (FORCE ROW LEVEL SECURITY).
 SET ROLE isolation_owner;
 SELECT count(*) FROM isolation_notes;
+-- An INSERT with no account names the cause (the usual mistake); an INSERT
+-- of no rows, an UPDATE or a DELETE simply finds nothing.
 INSERT INTO isolation_notes VALUES (5001, 'a3000000-0000-0000-0000-000000000001', 'no account');
+INSERT INTO isolation_notes SELECT * FROM isolation_notes;
 UPDATE isolation_notes SET body = 'changed';
 DELETE FROM isolation_notes;
 -- With an account: exactly its rows.

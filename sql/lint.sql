@@ -30,7 +30,7 @@ ALTER POLICY kalix_insert ON lint_notes WITH CHECK (account_id IS NOT NULL);
 ALTER POLICY kalix_update ON lint_notes TO pg_monitor;
 SELECT * FROM kalix.lint();
 ALTER POLICY kalix_select ON lint_notes USING (account_id = kalix.current_account());
-ALTER POLICY kalix_insert ON lint_notes WITH CHECK (account_id = kalix.current_account());
+ALTER POLICY kalix_insert ON lint_notes WITH CHECK (account_id = kalix.write_account());
 ALTER POLICY kalix_update ON lint_notes TO PUBLIC;
 SELECT * FROM kalix.lint();
 DROP POLICY kalix_delete ON lint_notes;

@@ -57,7 +57,7 @@
 const KalixPolicyDef kalix_policy_defs[] = {
 	{"kalix_permit", '*', true, KALIX_EXPR_PERMIT, KALIX_EXPR_PERMIT},
 	{"kalix_select", 'r', false, KALIX_EXPR_VISIBLE, KALIX_EXPR_NONE},
-	{"kalix_insert", 'a', false, KALIX_EXPR_NONE, KALIX_EXPR_MINE},
+	{"kalix_insert", 'a', false, KALIX_EXPR_NONE, KALIX_EXPR_WRITE},
 	{"kalix_update", 'w', false, KALIX_EXPR_MINE, KALIX_EXPR_MINE},
 	{"kalix_delete", 'd', false, KALIX_EXPR_MINE, KALIX_EXPR_NONE},
 };
@@ -78,6 +78,8 @@ static const struct
 	"('kalix.isolated_tables'::regclass IS NOT NULL)"},
 	[KALIX_EXPR_MINE] = {"%s OPERATOR(pg_catalog.=) kalix.current_account()",
 	"(%s = kalix.current_account())"},
+	[KALIX_EXPR_WRITE] = {"%s OPERATOR(pg_catalog.=) kalix.write_account()",
+	"(%s = kalix.write_account())"},
 	[KALIX_EXPR_VISIBLE] = {"%s OPERATOR(pg_catalog.=) ANY (kalix.lineage())",
 	"(%s = ANY (kalix.lineage()))"},
 };
@@ -755,6 +757,27 @@ kalix_guard_isolation_ddl(PG_FUNCTION_ARGS)
 	}
 	KalixWriteEnd();
 	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(kalix_write_account);
+
+/*
+ * SQL: kalix.write_account() -- the current account, in the write check of
+ * kalix_insert.  With none, a row would be refused anyway: this says why,
+ * instead of "new row violates row-level security policy".
+ */
+Datum
+kalix_write_account(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t	account;
+
+	if (!KalixCurrentAccount(&account))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("no current account"),
+				 errdetail("An isolated table accepts new rows only in the current account."),
+				 errhint("Choose the account first, with kalix.switch_account() or SET kalix.current_account.")));
+	return KalixUuidDatum(&account);
 }
 
 PG_FUNCTION_INFO_V1(kalix_check_table_owner);

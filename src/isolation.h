@@ -14,6 +14,7 @@ typedef enum KalixPolicyExpr
 	KALIX_EXPR_NONE,			/* no such clause */
 	KALIX_EXPR_PERMIT,			/* true, but tied to the extension */
 	KALIX_EXPR_MINE,			/* the row is in the current account */
+	KALIX_EXPR_WRITE,			/* MINE, raising "no current account" when none */
 	KALIX_EXPR_VISIBLE			/* MINE, or in the lineage when inherited */
 } KalixPolicyExpr;
 

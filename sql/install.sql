@@ -40,8 +40,16 @@ CREATE EXTENSION kalix_accounts CASCADE;
 RESET client_min_messages;
 SELECT count(*) AS installed FROM pg_extension WHERE extname = 'kalix_accounts';
 
--- Empty, the superuser's, CREATE for nobody else: accepted, and lint is clean.
+-- The superuser's, CREATE for nobody else, but holding an object with the
+-- exact name of one of the extension's: refused as not empty.
 REVOKE CREATE ON SCHEMA kalix FROM install_dbowner;
+CREATE FUNCTION kalix.current_account() RETURNS uuid LANGUAGE sql AS 'SELECT NULL::uuid';
+SET client_min_messages = warning;
+CREATE EXTENSION kalix_accounts CASCADE;
+RESET client_min_messages;
+DROP FUNCTION kalix.current_account();
+
+-- Empty, the superuser's, CREATE for nobody else: accepted, and lint is clean.
 SET client_min_messages = warning;
 CREATE EXTENSION kalix_accounts CASCADE;
 RESET client_min_messages;

@@ -68,6 +68,21 @@ SELECT kalix.enable_isolation('iso_notes');
 RESET ROLE;
 SELECT * FROM kalix.lint();
 
+-- Nor can the owner take the table out of the registry to escape the
+-- guard, or change the extension's objects: they are the extension owner's.
+SET ROLE iso_owner;
+DELETE FROM kalix.isolated_tables WHERE tbl = 'iso_notes'::regclass;
+UPDATE kalix.isolated_tables SET account_column = 'id';
+ALTER TABLE kalix.isolated_tables DISABLE ROW LEVEL SECURITY;
+DROP POLICY isolated_tables_public ON kalix.isolated_tables;
+ALTER EVENT TRIGGER kalix_guard_isolation_ddl DISABLE;
+-- TRUNCATE, which row-level security does not govern, needs its own grant.
+RESET ROLE;
+SET ROLE iso_tenant;
+TRUNCATE iso_notes;
+RESET ROLE;
+SELECT count(*) AS registered FROM kalix.isolated_tables WHERE tbl = 'iso_notes'::regclass;
+
 -- In a session where no kalix function ran yet (the library not loaded),
 -- the refusal holds too: it is an event trigger, not a hook.
 \c
@@ -139,6 +154,12 @@ ALTER TABLE events_p0 DISABLE ROW LEVEL SECURITY;
 ALTER TABLE events DETACH PARTITION events_p2;
 SELECT count(*) AS detached_rows_seen FROM events_p2;
 SELECT kalix.disable_isolation('events_p2');
+-- A dropped partition leaves the registry.
+CREATE TABLE events_p3 PARTITION OF events FOR VALUES FROM (300) TO (400);
+SELECT 'events_p3'::regclass::oid AS p3 \gset
+SELECT count(*) AS p3_registered FROM kalix.isolated_tables WHERE tbl::oid = :p3;
+DROP TABLE events_p3;
+SELECT count(*) AS p3_registered FROM kalix.isolated_tables WHERE tbl::oid = :p3;
 -- Disabling the parent disables every partition.
 SELECT kalix.disable_isolation('events');
 SELECT tbl FROM kalix.isolated_tables WHERE tbl::text LIKE 'events%' ORDER BY 1;

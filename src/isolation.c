@@ -166,15 +166,12 @@ CheckTableOwner(Oid relid)
 				 errdetail("Only the owner of a table can change its isolation.")));
 }
 
-/*
- * Looks a table up in kalix.isolated_tables; fills its account column and
- * inherited flag when asked (column: a palloc'd copy).
- */
+/* Looks a table up in kalix.isolated_tables; fills its account column (a palloc'd copy) when asked. */
 static bool
-LookupRegistered(Oid relid, char **column, bool *inherited)
+LookupRegistered(Oid relid, char **column)
 {
 	static KalixStatement select = {
-		"SELECT account_column::pg_catalog.text, inherited FROM kalix.isolated_tables "
+		"SELECT account_column::pg_catalog.text FROM kalix.isolated_tables "
 		"WHERE tbl OPERATOR(pg_catalog.=) $1",
 		1, {REGCLASSOID}, NULL
 	};
@@ -185,8 +182,6 @@ LookupRegistered(Oid relid, char **column, bool *inherited)
 		return false;
 	if (column)
 		*column = TextDatumGetCString(KalixResultDatum(0, 1, &isnull));
-	if (inherited)
-		*inherited = DatumGetBool(KalixResultDatum(0, 2, &isnull));
 	return true;
 }
 
@@ -272,7 +267,7 @@ IsolateTable(Oid relid, const char *column, bool inherited)
 	{
 		Oid			child = lfirst_oid(lc);
 
-		if (get_rel_relispartition(child) && !LookupRegistered(child, NULL, NULL))
+		if (get_rel_relispartition(child) && !LookupRegistered(child, NULL))
 			IsolateTable(child, column, inherited);
 	}
 }
@@ -309,7 +304,7 @@ UnisolateTable(Oid relid)
 	{
 		Oid			child = lfirst_oid(lc);
 
-		if (get_rel_relispartition(child) && LookupRegistered(child, NULL, NULL))
+		if (get_rel_relispartition(child) && LookupRegistered(child, NULL))
 			UnisolateTable(child);
 	}
 }
@@ -323,7 +318,7 @@ RegisteredParent(Oid relid)
 	if (!get_rel_relispartition(relid))
 		return InvalidOid;
 	parent = get_partition_parent(relid, false);
-	return LookupRegistered(parent, NULL, NULL) ? parent : InvalidOid;
+	return LookupRegistered(parent, NULL) ? parent : InvalidOid;
 }
 
 /*
@@ -420,6 +415,26 @@ WarnConstraint(const char *what, const char *why, void *arg)
 			 errhint("Add column \"%s\" to it, so that it holds within each account.", column)));
 }
 
+/*
+ * Writes the audit row of an isolation enabled by enable_isolation or, for a
+ * partition created or attached later, by the event trigger (partition_of).
+ */
+static void
+AuditEnable(const char *table, const char *column, bool inherited, const char *partition_of)
+{
+	StringInfoData detail;
+
+	KalixJsonBegin(&detail);
+	KalixJsonText(&detail, "table", table);
+	KalixJsonText(&detail, "account_column", column);
+	/* write.h has no boolean member yet; JSON true/false, unquoted. */
+	appendStringInfo(&detail, ", \"inherited\": %s", inherited ? "true" : "false");
+	if (partition_of)
+		KalixJsonText(&detail, "partition_of", partition_of);
+	KalixJsonEnd(&detail);
+	KalixAudit("enable_isolation", NULL, detail.data);
+}
+
 PG_FUNCTION_INFO_V1(kalix_enable_isolation);
 
 /* SQL: kalix.enable_isolation(tbl, account_column, inherited) -- for the table's owner. */
@@ -433,7 +448,6 @@ kalix_enable_isolation(PG_FUNCTION_ARGS)
 	char		relkind;
 	AttrNumber	attnum;
 	Oid			atttype;
-	StringInfoData detail;
 	static KalixStatement leading_index = {
 		"SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) $1 "
 		"AND i.indkey[0] OPERATOR(pg_catalog.=) $2",
@@ -452,7 +466,7 @@ kalix_enable_isolation(PG_FUNCTION_ARGS)
 	table = KalixQualifiedRelName(relid);
 
 	KalixWriteBegin();
-	if (LookupRegistered(relid, NULL, NULL))
+	if (LookupRegistered(relid, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("table \"%s\" is already isolated", table),
@@ -496,12 +510,7 @@ kalix_enable_isolation(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
-	KalixJsonBegin(&detail);
-	KalixJsonText(&detail, "table", table);
-	KalixJsonText(&detail, "account_column", column);
-	appendStringInfo(&detail, ", \"inherited\": %s", inherited ? "true" : "false");
-	KalixJsonEnd(&detail);
-	KalixAudit("enable_isolation", NULL, detail.data);
+	AuditEnable(table, column, inherited, NULL);
 	KalixWriteEnd();
 	PG_RETURN_VOID();
 }
@@ -523,7 +532,7 @@ kalix_disable_isolation(PG_FUNCTION_ARGS)
 	table = KalixQualifiedRelName(relid);
 
 	KalixWriteBegin();
-	if (!LookupRegistered(relid, NULL, NULL))
+	if (!LookupRegistered(relid, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("table \"%s\" is not isolated", table)));
@@ -628,21 +637,14 @@ kalix_isolate_new_partitions(PG_FUNCTION_ARGS)
 	{
 		for (uint64 i = 0; i < n; i++)
 		{
-			StringInfoData detail;
 			char	   *table = KalixQualifiedRelName(relids[i]);
 
 			/* A sub-partitioned partition isolated its own partitions already. */
-			if (LookupRegistered(relids[i], NULL, NULL))
+			if (LookupRegistered(relids[i], NULL))
 				continue;
 			IsolateTable(relids[i], columns[i], inherited[i]);
-			KalixJsonBegin(&detail);
-			KalixJsonText(&detail, "table", table);
-			KalixJsonText(&detail, "account_column", columns[i]);
-			appendStringInfo(&detail, ", \"inherited\": %s", inherited[i] ? "true" : "false");
-			KalixJsonText(&detail, "partition_of",
-						  KalixQualifiedRelName(get_partition_parent(relids[i], false)));
-			KalixJsonEnd(&detail);
-			KalixAudit("enable_isolation", NULL, detail.data);
+			AuditEnable(table, columns[i], inherited[i],
+						KalixQualifiedRelName(get_partition_parent(relids[i], false)));
 		}
 	}
 	PG_FINALLY();
@@ -663,7 +665,7 @@ RefuseIsolationDdl(RangeVar *relation, const char *column_change)
 	char	   *table;
 	Oid			parent;
 
-	if (!OidIsValid(relid) || !LookupRegistered(relid, &column, NULL))
+	if (!OidIsValid(relid) || !LookupRegistered(relid, &column))
 		return;
 	if (column_change != NULL && strcmp(column_change, column) != 0)
 		return;

@@ -3,12 +3,12 @@
 
 EXTENSION = kalix_accounts kalix_npi
 MODULE_big = kalix_accounts
-OBJS = src/kalix.o src/uuid.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o src/hierarchy.o src/write.o
+OBJS = src/kalix.o src/uuid.o src/guc.o src/cache.o src/identity.o src/isolation.o src/lint.o src/npi.o src/npi_parse.o src/hierarchy.o src/write.o
 DATA = $(wildcard kalix_accounts--*.sql) kalix_accounts--1.0.control $(wildcard kalix_npi--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 DOCS = README.md CHANGELOG.md
 
-REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint kalix_npi npi hierarchy
+REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint kalix_npi npi hierarchy isolation_attacks install
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 ISOLATION = revoke_membership revoke_recheck rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts

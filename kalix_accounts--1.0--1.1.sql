@@ -247,6 +247,11 @@ BEGIN
     PERFORM kalix.write_audit('create_login', NULL,
         jsonb_build_object('login_id', new_id, 'email', clean_email, 'db_role', create_login.db_role));
     RETURN new_id;
+END
+$$;
+
+
+------------------------------------------------------------------------------
 -- Isolation of application tables, in C (src/isolation.c, src/lint.c)
 ------------------------------------------------------------------------------
 

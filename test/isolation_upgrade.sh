@@ -73,7 +73,7 @@ SELECT kalix.enable_isolation('visits_1', inherited => true);
 CREATE POLICY own_rule ON notes FOR SELECT USING (id > 0);
 SQL
 
-value "$db" -c "ALTER EXTENSION kalix_accounts UPDATE" >/dev/null 2>"$work/update.err"
+value "$db" -c "CREATE EXTENSION kalix_npi" -c "ALTER EXTENSION kalix_accounts UPDATE" >/dev/null 2>"$work/update.err"
 check $? "ALTER EXTENSION kalix_accounts UPDATE with isolated tables" "$work/update.err"
 
 # Each table's kalix policies are what 1.1's enable_isolation creates: lint

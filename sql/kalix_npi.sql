@@ -210,6 +210,9 @@ SELECT pg_describe_object(classid, objid, objsubid) AS member
 FROM pg_depend
 WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'kalix_npi')
+  -- PostgreSQL 17 and later also record the array type npi[] as a member.
+  AND NOT (classid = 'pg_type'::regclass
+           AND (SELECT typcategory = 'A' FROM pg_type WHERE oid = objid))
 ORDER BY pg_describe_object(classid, objid, objsubid) COLLATE "C";
 DROP EXTENSION kalix_npi;
 SELECT to_regtype('npi') AS npi_after_drop,

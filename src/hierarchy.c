@@ -32,6 +32,7 @@
 #include "utils/tuplestore.h"
 
 #include "kalix.h"
+#include "errors.h"
 
 /* Lineages longer than this get a sorted index for lineage_distance(). */
 #define LINEAGE_LINEAR_MAX 16
@@ -221,7 +222,7 @@ ResolveAccount(FunctionCallInfo fcinfo, pg_uuid_t *account)
 		return KalixCurrentAccount(account);
 	*account = *PG_GETARG_UUID_P(0);
 	if (!KalixStatementLogin(&login))
-		KalixRaiseNoLogin(account);
+		KalixRaiseNoLogin();
 	(void) KalixCheckAccess(account, &login, true);
 	return true;
 }

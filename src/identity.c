@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "kalix.h"
+#include "errors.h"
 
 /* The identity of the running statement. */
 typedef struct IdentityMemo
@@ -78,31 +79,14 @@ KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
 	if (entry->exists)
 		role = KalixMemberRole(account, login);
 	if (role == KALIX_ROLE_NONE && raise)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
-				 errdetail("The current login is not a member of this account.")));
+		KalixRaiseNotMember(account);
 	if (role != KALIX_ROLE_NONE && archived)
 	{
 		if (raise)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("account \"%s\" is archived", KalixUuidToCString(account)),
-					 errdetail("An archived account can no longer be worked in.")));
+			KalixRaiseArchived(account);
 		role = KALIX_ROLE_NONE;
 	}
 	return role;
-}
-
-/* Raises the error for using an account when there is no current login. */
-void
-KalixRaiseNoLogin(const pg_uuid_t *account)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
-			 errdetail("There is no current login."),
-			 errhint("Set kalix.current_login, or create a login whose db_role is the current role.")));
 }
 
 /*
@@ -162,7 +146,7 @@ CurrentAccount(pg_uuid_t *account, KalixRole *role)
 		if (memo.has_account)
 		{
 			if (!memo.has_login)
-				KalixRaiseNoLogin(&id);
+				KalixRaiseNoLogin();
 			memo.role = KalixCheckAccess(&id, &memo.login, true);
 			memo.account = id;
 		}
@@ -269,7 +253,7 @@ kalix_switch_account(PG_FUNCTION_ARGS)
 
 	RefreshMemo();
 	if (!memo.has_login)
-		KalixRaiseNoLogin(account);
+		KalixRaiseNoLogin();
 	(void) KalixCheckAccess(account, &memo.login, true);
 
 	text = KalixUuidToCString(account);

@@ -79,7 +79,6 @@ extern KalixRole KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *logi
 
 /* identity.c */
 extern bool KalixCurrentLogin(pg_uuid_t *login);
-pg_noreturn extern void KalixRaiseNoLogin(const pg_uuid_t *account);
 extern KalixRole KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login,
 								  bool raise);
 extern void KalixInstallHooks(void);

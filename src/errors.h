@@ -1,0 +1,40 @@
+/*
+ * errors.h
+ *		The error catalogue: every condition a user of kalix_accounts can
+ *		meet, one function each, with one message and one SQLSTATE.
+ */
+#ifndef KALIX_ERRORS_H
+#define KALIX_ERRORS_H
+
+#include "postgres.h"
+
+#include "utils/uuid.h"
+
+#include "kalix.h"
+
+/* The name of a role as kalix.account_role spells it. */
+extern const char *KalixRoleName(KalixRole role);
+
+/* Arguments */
+pg_noreturn extern void KalixRaiseNullArgument(const char *argument);
+
+/* Identity and access */
+pg_noreturn extern void KalixRaiseNoLogin(void);
+pg_noreturn extern void KalixRaiseNotMember(const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseArchived(const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseRoleTooLow(const pg_uuid_t *account, KalixRole needed,
+											 const char *doing);
+
+/* Members */
+pg_noreturn extern void KalixRaiseCannotGrant(const pg_uuid_t *account, KalixRole granted,
+											  KalixRole own);
+pg_noreturn extern void KalixRaiseNoSuchLogin(const pg_uuid_t *login);
+pg_noreturn extern void KalixRaiseNotAMember(const pg_uuid_t *login, const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseAlreadyMember(const pg_uuid_t *login, const pg_uuid_t *account,
+												KalixRole role);
+pg_noreturn extern void KalixRaiseOwnerRoleChange(const pg_uuid_t *login, const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseOwnerRemoval(const pg_uuid_t *login, const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseLastOwner(const pg_uuid_t *login, const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseCopyIntoItself(const pg_uuid_t *account);
+
+#endif							/* KALIX_ERRORS_H */

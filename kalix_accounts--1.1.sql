@@ -519,78 +519,6 @@ $$;
 REVOKE EXECUTE ON FUNCTION kalix.require_admin(uuid, text, boolean) FROM PUBLIC;
 COMMENT ON FUNCTION kalix.require_admin(uuid, text, boolean) IS 'internal: the current login''s role in an account it administers, optionally locking the account row; raises otherwise';
 
--- Internal: refuses to grant a role above the granter's own.
-CREATE FUNCTION kalix.check_grantable(account uuid, granted kalix.account_role, my_role kalix.account_role)
-RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF granted > my_role THEN
-        RAISE EXCEPTION 'permission denied to grant role "%" in account "%"', granted, account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('The current login is an %s of this account and can grant roles up to %s.', my_role, my_role);
-    END IF;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.check_grantable(uuid, kalix.account_role, kalix.account_role) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.check_grantable(uuid, kalix.account_role, kalix.account_role) IS 'internal: raises when a role above the granter''s own is granted';
-
--- Internal: locks a login's membership row and returns its role; raises when there is none.
-CREATE FUNCTION kalix.lock_membership(account uuid, login uuid)
-RETURNS kalix.account_role
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    old_role kalix.account_role;
-BEGIN
-    SELECT m.role INTO old_role
-    FROM kalix.memberships m
-    WHERE m.account_id = account AND m.login_id = login
-    FOR UPDATE;
-    IF FOUND THEN
-        RETURN old_role;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM kalix.logins l WHERE l.id = login) THEN
-        RAISE EXCEPTION 'login "%" does not exist', login
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    RAISE EXCEPTION 'login "%" is not a member of account "%"', login, account
-        USING ERRCODE = 'undefined_object',
-              HINT = 'Add it with kalix.add_member().';
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.lock_membership(uuid, uuid) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.lock_membership(uuid, uuid) IS 'internal: locks a membership row and returns its role; raises when the login is not a member';
-
--- Internal: refuses to demote or remove the last owner of an account.
-CREATE FUNCTION kalix.keep_an_owner(account uuid, login uuid)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    owners bigint;
-BEGIN
-    -- The caller holds the account row lock; locking the owners' rows makes a
-    -- stale REPEATABLE READ snapshot fail rather than miscount.
-    SELECT count(*) INTO owners
-    FROM (SELECT 1 FROM kalix.memberships m
-          WHERE m.account_id = account
-            AND m.role = 'owner'::kalix.account_role
-          FOR UPDATE) o;
-    IF owners <= 1 THEN
-        RAISE EXCEPTION 'login "%" is the last owner of account "%"', login, account
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'An account always keeps at least one owner.',
-                  HINT = 'Make another member an owner first.';
-    END IF;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.keep_an_owner(uuid, uuid) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.keep_an_owner(uuid, uuid) IS 'internal: raises when an owner about to be demoted or removed is the account''s last one';
-
 -- Internal: raises null_value_not_allowed naming the argument when it is NULL.
 CREATE FUNCTION kalix.require_argument(value anyelement, argument text)
 RETURNS void
@@ -609,143 +537,30 @@ COMMENT ON FUNCTION kalix.require_argument(anyelement, text) IS 'internal: raise
 
 CREATE FUNCTION kalix.add_member(account uuid, login uuid, role kalix.account_role DEFAULT 'member')
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    my_role kalix.account_role;
-    old_role kalix.account_role;
-BEGIN
-    PERFORM kalix.require_argument(add_member.account, 'account');
-    PERFORM kalix.require_argument(add_member.login, 'login');
-    PERFORM kalix.require_argument(add_member.role, 'role');
-    my_role := kalix.require_admin(add_member.account, 'manage its members', true);
-    PERFORM kalix.check_grantable(add_member.account, add_member.role, my_role);
-    IF NOT EXISTS (SELECT 1 FROM kalix.logins l WHERE l.id = add_member.login) THEN
-        RAISE EXCEPTION 'login "%" does not exist', add_member.login
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    INSERT INTO kalix.memberships (account_id, login_id, role)
-    VALUES (add_member.account, add_member.login, add_member.role)
-    ON CONFLICT (account_id, login_id) DO NOTHING;
-    IF NOT FOUND THEN
-        SELECT m.role INTO old_role FROM kalix.memberships m
-        WHERE m.account_id = add_member.account AND m.login_id = add_member.login;
-        RAISE EXCEPTION 'login "%" is already a member of account "%"', add_member.login, add_member.account
-            USING ERRCODE = 'unique_violation',
-                  DETAIL = format('Its role there is %s.', old_role),
-                  HINT = 'Change its role with kalix.set_member_role().';
-    END IF;
-    PERFORM kalix.write_audit('add_member', add_member.account,
-        jsonb_build_object('login_id', add_member.login, 'role', add_member.role));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_add_member';
 COMMENT ON FUNCTION kalix.add_member(uuid, uuid, kalix.account_role) IS 'makes a login a member of an account (admin; roles up to one''s own)';
 
 CREATE FUNCTION kalix.set_member_role(account uuid, login uuid, role kalix.account_role)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    my_role kalix.account_role;
-    old_role kalix.account_role;
-BEGIN
-    PERFORM kalix.require_argument(set_member_role.account, 'account');
-    PERFORM kalix.require_argument(set_member_role.login, 'login');
-    PERFORM kalix.require_argument(set_member_role.role, 'role');
-    my_role := kalix.require_admin(set_member_role.account, 'manage its members', true);
-    PERFORM kalix.check_grantable(set_member_role.account, set_member_role.role, my_role);
-    old_role := kalix.lock_membership(set_member_role.account, set_member_role.login);
-    IF old_role > my_role THEN
-        RAISE EXCEPTION 'permission denied to change the role of login "%" in account "%"',
-                set_member_role.login, set_member_role.account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The login is an owner; only an owner may change the role of an owner.';
-    END IF;
-    IF old_role = set_member_role.role THEN
-        RETURN;
-    END IF;
-    IF old_role = 'owner' THEN
-        PERFORM kalix.keep_an_owner(set_member_role.account, set_member_role.login);
-    END IF;
-    UPDATE kalix.memberships m SET role = set_member_role.role
-    WHERE m.account_id = set_member_role.account AND m.login_id = set_member_role.login;
-    PERFORM kalix.write_audit('set_member_role', set_member_role.account,
-        jsonb_build_object('login_id', set_member_role.login, 'old_role', old_role,
-                           'new_role', set_member_role.role));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_set_member_role';
 COMMENT ON FUNCTION kalix.set_member_role(uuid, uuid, kalix.account_role) IS 'changes a member''s role (admin; roles up to one''s own; the last owner stays)';
 
 CREATE FUNCTION kalix.remove_member(account uuid, login uuid)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    my_role kalix.account_role;
-    old_role kalix.account_role;
-BEGIN
-    PERFORM kalix.require_argument(remove_member.account, 'account');
-    PERFORM kalix.require_argument(remove_member.login, 'login');
-    my_role := kalix.require_admin(remove_member.account, 'manage its members', true);
-    old_role := kalix.lock_membership(remove_member.account, remove_member.login);
-    IF old_role > my_role THEN
-        RAISE EXCEPTION 'permission denied to remove login "%" from account "%"',
-                remove_member.login, remove_member.account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The login is an owner; only an owner may remove an owner.';
-    END IF;
-    IF old_role = 'owner' THEN
-        PERFORM kalix.keep_an_owner(remove_member.account, remove_member.login);
-    END IF;
-    DELETE FROM kalix.memberships m
-    WHERE m.account_id = remove_member.account AND m.login_id = remove_member.login;
-    PERFORM kalix.write_audit('remove_member', remove_member.account,
-        jsonb_build_object('login_id', remove_member.login, 'old_role', old_role));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_remove_member';
 COMMENT ON FUNCTION kalix.remove_member(uuid, uuid) IS 'removes a login from an account (admin; only owners remove owners; the last owner stays)';
 
 CREATE FUNCTION kalix.copy_users(source uuid, target uuid)
 RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    my_role kalix.account_role;
-    added integer;
-    members jsonb;
-BEGIN
-    PERFORM kalix.require_argument(copy_users.source, 'source');
-    PERFORM kalix.require_argument(copy_users.target, 'target');
-    IF copy_users.source = copy_users.target THEN
-        RAISE EXCEPTION 'cannot copy the users of account "%" into itself', copy_users.source
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    PERFORM kalix.require_admin(copy_users.source, 'copy its users', false);
-    my_role := kalix.require_admin(copy_users.target, 'copy users into it', true);
-    -- The target's lock serialises concurrent copies; ON CONFLICT leaves every
-    -- existing membership (also one a concurrent transaction just made) alone.
-    WITH inserted AS (
-        INSERT INTO kalix.memberships AS m (account_id, login_id, role)
-        SELECT copy_users.target, s.login_id, LEAST(s.role, my_role)
-        FROM kalix.memberships s
-        WHERE s.account_id = copy_users.source
-        ON CONFLICT (account_id, login_id) DO NOTHING
-        RETURNING m.login_id, m.role
-    )
-    SELECT count(*), jsonb_agg(jsonb_build_object('login_id', i.login_id, 'role', i.role) ORDER BY i.login_id)
-    INTO added, members
-    FROM inserted i;
-    IF added > 0 THEN
-        PERFORM kalix.write_audit('copy_users', copy_users.target,
-            jsonb_build_object('source_id', copy_users.source, 'added', added, 'members', members));
-    END IF;
-    RETURN added;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_copy_users';
 COMMENT ON FUNCTION kalix.copy_users(uuid, uuid) IS 'adds the source account''s members missing in the target, roles capped at the caller''s; returns how many were added';
 
 CREATE FUNCTION kalix.update_account(account uuid, name text DEFAULT NULL, settings jsonb DEFAULT NULL,

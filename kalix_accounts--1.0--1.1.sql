@@ -36,3 +36,55 @@ AS 'MODULE_PATHNAME', 'kalix_copy_users';
 DROP FUNCTION kalix.check_grantable(uuid, kalix.account_role, kalix.account_role);
 DROP FUNCTION kalix.lock_membership(uuid, uuid);
 DROP FUNCTION kalix.keep_an_owner(uuid, uuid);
+
+-- Logins, accounts and the hierarchy move to C (src/accounts.c, src/tree.c).
+CREATE OR REPLACE FUNCTION kalix.create_login(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
+RETURNS uuid
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_create_login';
+
+CREATE OR REPLACE FUNCTION kalix.my_accounts()
+RETURNS TABLE (account_id uuid, name text, role kalix.account_role, parent_id uuid, is_current boolean)
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_my_accounts';
+
+CREATE OR REPLACE FUNCTION kalix.create_account(name text, child boolean DEFAULT false, copy_users boolean DEFAULT false)
+RETURNS uuid
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_create_account';
+
+CREATE OR REPLACE FUNCTION kalix.update_account(account uuid, name text DEFAULT NULL, settings jsonb DEFAULT NULL,
+                                     branding jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_update_account';
+
+CREATE OR REPLACE FUNCTION kalix.archive_account(account uuid)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_archive_account';
+
+CREATE OR REPLACE FUNCTION kalix.link_child(child uuid, parent uuid)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_link_child';
+
+CREATE OR REPLACE FUNCTION kalix.unlink_child(child uuid)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_unlink_child';
+
+-- Their plpgsql helpers go, and with them the database-wide hierarchy lock:
+-- a hierarchy change now locks the root rows of the trees it changes.
+DROP FUNCTION kalix.require_admin(uuid, text, boolean);
+DROP FUNCTION kalix.lock_hierarchy();
+DROP FUNCTION kalix.locked_role(uuid);
+DROP FUNCTION kalix.lineage_fresh(uuid, uuid);
+DROP TABLE kalix.hierarchy_lock;

@@ -198,138 +198,24 @@ COMMENT ON FUNCTION kalix.require_login() IS 'internal: the current login; raise
 
 CREATE FUNCTION kalix.create_login(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
 RETURNS uuid
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    clean_email text := pg_catalog.btrim(email, E' \t\n\r\f\x0B');
-    new_id uuid;
-BEGIN
-    PERFORM kalix.require_argument(email, 'email');
-    IF clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
-        RAISE EXCEPTION 'invalid email address "%"', email
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'An email address has one "@" with text on both sides and no blanks.';
-    END IF;
-    IF db_role IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = db_role) THEN
-        RAISE EXCEPTION 'role "%" does not exist', db_role
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    IF EXISTS (SELECT 1 FROM kalix.logins l WHERE lower(l.email) = lower(clean_email)) THEN
-        RAISE EXCEPTION 'a login with email "%" already exists', clean_email
-            USING ERRCODE = 'unique_violation',
-                  DETAIL = 'Emails are unique regardless of case.';
-    END IF;
-    IF db_role IS NOT NULL AND EXISTS (SELECT 1 FROM kalix.logins l WHERE l.db_role = create_login.db_role) THEN
-        RAISE EXCEPTION 'role "%" already has a login', db_role
-            USING ERRCODE = 'unique_violation',
-                  DETAIL = 'A database role is the login of at most one person.';
-    END IF;
-    INSERT INTO kalix.logins (email, display_name, db_role)
-    VALUES (clean_email, create_login.display_name, create_login.db_role)
-    RETURNING id INTO new_id;
-    PERFORM kalix.write_audit('create_login', NULL,
-        jsonb_build_object('login_id', new_id, 'email', clean_email, 'db_role', create_login.db_role));
-    RETURN new_id;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_create_login';
 REVOKE EXECUTE ON FUNCTION kalix.create_login(text, text, name) FROM PUBLIC;
 COMMENT ON FUNCTION kalix.create_login(text, text, name) IS 'creates a login; db_role maps a database role to it';
 
 CREATE FUNCTION kalix.my_accounts()
 RETURNS TABLE (account_id uuid, name text, role kalix.account_role, parent_id uuid, is_current boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE C STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.current_login();
-    -- the setting as seen now ('' once a transaction-scoped choice lapsed)
-    chosen text := current_setting('kalix.current_account');
-BEGIN
-    RETURN QUERY
-        SELECT a.id, a.name, m.role, a.parent_id, a.id::text = chosen
-        FROM kalix.memberships m
-        JOIN kalix.accounts a ON a.id = m.account_id
-        WHERE m.login_id = me AND a.archived_at IS NULL
-        ORDER BY a.name, a.id;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_my_accounts';
 COMMENT ON FUNCTION kalix.my_accounts() IS 'the current login''s unarchived accounts, by name (the Switch tab)';
 
 CREATE FUNCTION kalix.create_account(name text, child boolean DEFAULT false, copy_users boolean DEFAULT false)
 RETURNS uuid
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.require_login();
-    -- trimmed of every kind of white space, not only blanks
-    clean_name text := pg_catalog.btrim(create_account.name, E' \t\n\r\f\x0B');
-    current uuid;
-    my_role kalix.account_role;
-    new_id uuid;
-    copied bigint := 0;
-    above record;
-BEGIN
-    IF clean_name IS NULL OR clean_name = '' THEN
-        RAISE EXCEPTION 'account name must not be empty'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF length(clean_name) > 200 THEN
-        RAISE EXCEPTION 'account name "%..." is too long', left(clean_name, 20)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('An account name has at most 200 characters; this one has %s.', length(clean_name));
-    END IF;
-    IF coalesce(child, false) OR coalesce(copy_users, false) THEN
-        current := kalix.current_account();
-        IF current IS NULL THEN
-            RAISE EXCEPTION 'no current account'
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = 'A child account and copied users come from the current account.',
-                      HINT = 'Switch to that account first with kalix.switch_account().';
-        END IF;
-        my_role := kalix.current_account_role();
-        IF my_role < 'admin' THEN
-            RAISE EXCEPTION 'permission denied to create a child of or copy users from account "%"', current
-                USING ERRCODE = 'insufficient_privilege',
-                      DETAIL = 'Only an admin or owner of the current account may do that.';
-        END IF;
-    END IF;
-    IF child THEN
-        -- Serialised with link_child and archive_account; see kalix.hierarchy_lock.
-        PERFORM kalix.lock_hierarchy();
-        IF (SELECT a.archived_at FROM kalix.accounts a WHERE a.id = current) IS NOT NULL THEN
-            RAISE EXCEPTION 'account "%" is archived', current
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = 'Archived accounts can neither become nor get child accounts.';
-        END IF;
-        SELECT * INTO above FROM kalix.lineage_fresh(current, NULL);
-        IF above.len + 1 > current_setting('kalix.max_depth')::integer THEN
-            RAISE EXCEPTION 'a child of account "%" would make a lineage of % accounts', current, above.len + 1
-                USING ERRCODE = 'program_limit_exceeded',
-                      DETAIL = format('kalix.max_depth allows at most %s accounts in a lineage.',
-                                      current_setting('kalix.max_depth'));
-        END IF;
-    END IF;
-
-    INSERT INTO kalix.accounts (name, parent_id, created_by)
-    VALUES (clean_name, CASE WHEN child THEN current END, me)
-    RETURNING id INTO new_id;
-    INSERT INTO kalix.memberships (account_id, login_id, role) VALUES (new_id, me, 'owner');
-    IF copy_users THEN
-        INSERT INTO kalix.memberships (account_id, login_id, role)
-        SELECT new_id, m.login_id, m.role
-        FROM kalix.memberships m
-        WHERE m.account_id = current AND m.login_id <> me;
-        GET DIAGNOSTICS copied = ROW_COUNT;
-    END IF;
-    PERFORM kalix.write_audit('create_account', new_id,
-        jsonb_build_object('name', clean_name, 'parent_id', CASE WHEN child THEN current END,
-                           'copied_from', CASE WHEN copy_users THEN current END,
-                           'copied_users', copied));
-    RETURN new_id;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_create_account';
 COMMENT ON FUNCTION kalix.create_account(text, boolean, boolean) IS 'creates an account owned by the current login, optionally a child of and with the users of the current account';
 
 ------------------------------------------------------------------------------
@@ -456,68 +342,9 @@ CREATE EVENT TRIGGER kalix_forget_dropped_tables ON sql_drop
 --     touch owners (an admin may change or remove other admins and itself);
 --   * the last owner of an account can be neither demoted nor removed.
 --
--- Every function that changes an account's memberships first locks the
--- account row FOR NO KEY UPDATE (kalix.require_admin).  That serialises all
--- membership changes of one account, so in READ COMMITTED each later
--- statement reads what a concurrent change committed: two owners demoting or
--- removing each other run one after the other, and the second sees the first's
--- result.  NO KEY UPDATE rather than UPDATE keeps foreign-key checks of
--- application tables referencing the account from waiting.  The owners'
--- membership rows are locked as well when they are counted, so a REPEATABLE
--- READ transaction whose snapshot missed a concurrent owner change fails with
--- a serialization error instead of counting stale owners.
+-- The functions are C (src/members.c, src/accounts.c); src/access.c explains
+-- their locks: the account row FOR NO KEY UPDATE, then the membership.
 ------------------------------------------------------------------------------
-
--- Internal: locks nothing or the account row, then returns the current login's
--- role there if it may administer it; raises otherwise.
-CREATE FUNCTION kalix.require_admin(account uuid, doing text, lock_account boolean)
-RETURNS kalix.account_role
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.require_login();
-    archived timestamptz;
-    my_role kalix.account_role;
-BEGIN
-    IF lock_account THEN
-        SELECT a.archived_at INTO archived
-        FROM kalix.accounts a WHERE a.id = account
-        FOR NO KEY UPDATE;
-        -- a new statement, hence (in READ COMMITTED) a snapshot taken after the lock
-        IF FOUND THEN
-            SELECT m.role INTO my_role
-            FROM kalix.memberships m
-            WHERE m.account_id = account
-              AND m.login_id = me
-            FOR SHARE;
-        END IF;
-    ELSE
-        SELECT a.archived_at, m.role INTO archived, my_role
-        FROM kalix.accounts a
-        JOIN kalix.memberships m ON m.account_id = a.id
-        WHERE a.id = account AND m.login_id = me;
-    END IF;
-    IF my_role IS NULL THEN
-        RAISE EXCEPTION 'permission denied for account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The current login is not a member of this account.';
-    END IF;
-    IF archived IS NOT NULL THEN
-        RAISE EXCEPTION 'account "%" is archived', account
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'An archived account can no longer be worked in.';
-    END IF;
-    IF my_role < 'admin'::kalix.account_role THEN
-        RAISE EXCEPTION 'permission denied for account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('Only an admin or owner of the account may %s.', doing);
-    END IF;
-    RETURN my_role;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.require_admin(uuid, text, boolean) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.require_admin(uuid, text, boolean) IS 'internal: the current login''s role in an account it administers, optionally locking the account row; raises otherwise';
 
 -- Internal: raises null_value_not_allowed naming the argument when it is NULL.
 CREATE FUNCTION kalix.require_argument(value anyelement, argument text)
@@ -566,60 +393,9 @@ COMMENT ON FUNCTION kalix.copy_users(uuid, uuid) IS 'adds the source account''s 
 CREATE FUNCTION kalix.update_account(account uuid, name text DEFAULT NULL, settings jsonb DEFAULT NULL,
                                      branding jsonb DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    clean_name text := pg_catalog.btrim(update_account.name, E' \t\n\r\f\x0B');
-    old record;
-    changes jsonb := '{}';
-BEGIN
-    PERFORM kalix.require_argument(update_account.account, 'account');
-    PERFORM kalix.require_admin(update_account.account, 'change it', true);
-    IF update_account.name IS NOT NULL AND clean_name = '' THEN
-        RAISE EXCEPTION 'account name must not be empty'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF length(clean_name) > 200 THEN
-        RAISE EXCEPTION 'account name "%..." is too long', left(clean_name, 20)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('An account name has at most 200 characters; this one has %s.', length(clean_name));
-    END IF;
-    IF jsonb_typeof(update_account.settings) <> 'object' THEN
-        RAISE EXCEPTION 'account settings must be a JSON object, not %', jsonb_typeof(update_account.settings)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'Settings and branding are JSON objects of keys and values.';
-    END IF;
-    IF jsonb_typeof(update_account.branding) <> 'object' THEN
-        RAISE EXCEPTION 'account branding must be a JSON object, not %', jsonb_typeof(update_account.branding)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'Settings and branding are JSON objects of keys and values.';
-    END IF;
-
-    SELECT a.name, a.settings, a.branding INTO old
-    FROM kalix.accounts a WHERE a.id = update_account.account;
-    IF clean_name <> old.name THEN
-        changes := changes || jsonb_build_object('name', jsonb_build_object('old', old.name, 'new', clean_name));
-    END IF;
-    IF update_account.settings <> old.settings THEN
-        changes := changes || jsonb_build_object('settings',
-            jsonb_build_object('old', old.settings, 'new', update_account.settings));
-    END IF;
-    IF update_account.branding <> old.branding THEN
-        changes := changes || jsonb_build_object('branding',
-            jsonb_build_object('old', old.branding, 'new', update_account.branding));
-    END IF;
-    IF changes = '{}' THEN
-        RETURN;
-    END IF;
-    UPDATE kalix.accounts a
-    SET name = coalesce(clean_name, a.name),
-        settings = coalesce(update_account.settings, a.settings),
-        branding = coalesce(update_account.branding, a.branding)
-    WHERE a.id = update_account.account;
-    PERFORM kalix.write_audit('update_account', update_account.account, changes);
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_update_account';
 COMMENT ON FUNCTION kalix.update_account(uuid, text, jsonb, jsonb) IS 'changes an account''s name, settings or branding (admin); NULL leaves a field unchanged';
 
 ------------------------------------------------------------------------------
@@ -1057,88 +833,9 @@ COMMENT ON FUNCTION kalix.primary_npi(uuid) IS 'the primary NPI of an account (d
 -- Child accounts: hierarchy functions, linking, archiving, billing
 ------------------------------------------------------------------------------
 
--- Lock design.  Every change to the shape of the hierarchy -- link_child,
--- unlink_child, archive_account and create_account(child => true) -- first
--- updates the single row of kalix.hierarchy_lock (kalix.lock_hierarchy()).
--- The row lock serialises those changes: the second of two concurrent ones
--- waits until the first commits or rolls back, so two links that would
--- together close a cycle (A under B and B under A, or any longer ring), a
--- link under an account being archived, or two links that together exceed
--- kalix.max_depth can never both commit.  After the wait, its checks must see
--- the first one's result: under READ COMMITTED each later statement takes a
--- new snapshot; under REPEATABLE READ and SERIALIZABLE the update of a row
--- that a transaction committed after our snapshot fails with
--- serialization_failure, so a stale snapshot can never let a cycle through
--- (the application retries, as it must for any serialization failure).
--- After the lock the caller's role is checked again from the table with the
--- membership row locked FOR SHARE (kalix.locked_role), account row first and
--- memberships second as the team functions do, so a membership removed
--- meanwhile is not acted on and the two kinds of change never deadlock.
--- Reads (lineage() and the policies) take no lock: they use the backend cache.
-CREATE TABLE kalix.hierarchy_lock (
-    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    generation bigint NOT NULL DEFAULT 0
-);
-INSERT INTO kalix.hierarchy_lock DEFAULT VALUES;
-COMMENT ON TABLE kalix.hierarchy_lock IS 'one row, updated by every change to the account hierarchy to serialise those changes';
-ALTER TABLE kalix.hierarchy_lock ENABLE ROW LEVEL SECURITY;
-CREATE POLICY hierarchy_lock_public ON kalix.hierarchy_lock FOR SELECT USING (true);
-GRANT SELECT ON kalix.hierarchy_lock TO PUBLIC;
-
--- Internal: takes the hierarchy lock (see above) until the transaction ends.
-CREATE FUNCTION kalix.lock_hierarchy() RETURNS void
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    UPDATE kalix.hierarchy_lock SET generation = generation OPERATOR(pg_catalog.+) 1;
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.lock_hierarchy() FROM PUBLIC;
-COMMENT ON FUNCTION kalix.lock_hierarchy() IS 'internal: serialises changes to the account hierarchy until the transaction ends';
-
--- Internal: the current login's role in an account, read from the table after
--- the hierarchy lock with the membership row locked FOR SHARE, so that a
--- membership removed or changed meanwhile is seen (READ COMMITTED) or fails
--- the transaction with a serialization error (REPEATABLE READ).
-CREATE FUNCTION kalix.locked_role(account uuid) RETURNS kalix.account_role
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT m.role FROM kalix.memberships m
-    WHERE m.account_id OPERATOR(pg_catalog.=) account
-      AND m.login_id OPERATOR(pg_catalog.=) kalix.current_login()
-    FOR SHARE;
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.locked_role(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.locked_role(uuid) IS 'internal: the current login''s role in an account, its membership row locked';
-
--- Internal: the length of an account's lineage read from the table (not the
--- cache) with the statement's snapshot, whether `seek` is in it, and whether
--- it runs into a cycle of parent links (only direct writes can make one).
--- Stops after 1001 accounts.  A loop of primary-key lookups rather than a
--- recursive query, whose plan goes wrong while kalix.accounts has no
--- statistics yet (a bulk load followed by a link, as in a migration).
-CREATE FUNCTION kalix.lineage_fresh(account uuid, seek uuid,
-                                    OUT len integer, OUT has_seek boolean, OUT has_cycle boolean)
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    cur uuid := account;
-    seen uuid[] := '{}';
-BEGIN
-    len := 0;
-    has_seek := false;
-    WHILE cur IS NOT NULL AND len <= 1000 LOOP
-        len := len + 1;
-        seen := seen || cur;
-        has_seek := has_seek OR coalesce(cur = seek, false);
-        SELECT a.parent_id INTO cur FROM kalix.accounts a WHERE a.id = cur;
-    END LOOP;
-    has_cycle := cur IS NOT NULL AND (SELECT count(DISTINCT s) FROM unnest(seen) s) < len;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.lineage_fresh(uuid, uuid) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.lineage_fresh(uuid, uuid) IS 'internal: lineage length read from the table, for the checks of link_child and create_account';
+-- link_child, unlink_child, archive_account and create_account(child => true)
+-- are C; src/tree.c explains their locks: the root rows of the trees they
+-- change, never the whole database.
 
 -- lineage() has a form without arguments, so that the policies of inherited
 -- tables read (and EXPLAIN shows) "account_id = ANY (kalix.lineage())".
@@ -1182,170 +879,23 @@ COMMENT ON FUNCTION kalix.billed_accounts(uuid) IS 'the payer of the account (de
 
 CREATE FUNCTION kalix.link_child(child uuid, parent uuid)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.require_login();
-    max_depth integer := pg_catalog.current_setting('kalix.max_depth')::integer;
-    child_row kalix.accounts;
-    parent_row kalix.accounts;
-    above record;
-    below integer;
-    level uuid[];
-BEGIN
-    IF child IS NULL OR parent IS NULL THEN
-        RAISE EXCEPTION 'child and parent must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF child = parent THEN
-        RAISE EXCEPTION 'account "%" cannot be its own parent', child
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF coalesce(kalix.member_role(child) < 'admin' OR kalix.member_role(parent) < 'admin', true) THEN
-        RAISE EXCEPTION 'permission denied to link account "%" under account "%"', child, parent
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an admin or owner of both accounts may link them.';
-    END IF;
-
-    PERFORM kalix.lock_hierarchy();
-    -- From here on every read sees the hierarchy as the last change left it.
-    -- The child's row is locked before memberships, in the order the team
-    -- functions use, so that the two never deadlock.
-    SELECT * INTO child_row FROM kalix.accounts a WHERE a.id = child FOR NO KEY UPDATE;
-    IF coalesce(kalix.locked_role(child) < 'admin' OR kalix.locked_role(parent) < 'admin', true) THEN
-        RAISE EXCEPTION 'permission denied to link account "%" under account "%"', child, parent
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an admin or owner of both accounts may link them.';
-    END IF;
-    SELECT * INTO parent_row FROM kalix.accounts a WHERE a.id = parent;
-    IF child_row.archived_at IS NOT NULL OR parent_row.archived_at IS NOT NULL THEN
-        RAISE EXCEPTION 'account "%" is archived',
-                CASE WHEN child_row.archived_at IS NOT NULL THEN child ELSE parent END
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'Archived accounts can neither become nor get child accounts.';
-    END IF;
-    IF child_row.parent_id IS NOT NULL THEN
-        RAISE EXCEPTION 'account "%" already has a parent', child
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('Its parent is account %s.', child_row.parent_id),
-                  HINT = 'Call kalix.unlink_child() first to move it.';
-    END IF;
-    SELECT * INTO above FROM kalix.lineage_fresh(parent, child);
-    IF above.has_seek THEN
-        RAISE EXCEPTION 'linking account "%" under account "%" would create a cycle', child, parent
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Account %s is an ancestor of account %s.', child, parent);
-    END IF;
-    IF above.has_cycle THEN
-        RAISE EXCEPTION 'account "%" is in or below a cycle of parent links', parent
-            USING ERRCODE = 'data_corrupted',
-                  DETAIL = 'Following parent_id in kalix.accounts leads back to an account already passed.',
-                  HINT = 'kalix.accounts was changed without the kalix functions; repair parent_id by hand.';
-    END IF;
-    IF above.len > 1000 THEN
-        RAISE EXCEPTION 'lineage of account "%" is longer than 1000 accounts', parent
-            USING ERRCODE = 'program_limit_exceeded',
-                  HINT = 'kalix.accounts was changed without the kalix functions; repair parent_id by hand.';
-    END IF;
-    -- The height of child's subtree, counting child as 1, level by level.
-    below := 0;
-    level := ARRAY[child];
-    WHILE cardinality(level) > 0 AND below <= max_depth LOOP
-        below := below + 1;
-        SELECT coalesce(array_agg(a.id), '{}') INTO level
-        FROM kalix.accounts a WHERE a.parent_id = ANY (level);
-    END LOOP;
-    IF above.len + below > max_depth THEN
-        RAISE EXCEPTION 'linking account "%" under account "%" would make a lineage of % accounts', child, parent, above.len + below
-            USING ERRCODE = 'program_limit_exceeded',
-                  DETAIL = format('kalix.max_depth allows at most %s accounts in a lineage.', max_depth);
-    END IF;
-
-    UPDATE kalix.accounts a SET parent_id = parent WHERE a.id = child;
-    PERFORM kalix.write_audit('link_child', child, jsonb_build_object('parent_id', parent));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_link_child';
 COMMENT ON FUNCTION kalix.link_child(uuid, uuid) IS 'makes an independent account a child of another; admin of both';
 
 CREATE FUNCTION kalix.unlink_child(child uuid)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.require_login();
-    old_parent uuid;
-BEGIN
-    PERFORM kalix.require_argument(child, 'child');
-    SELECT a.parent_id INTO old_parent FROM kalix.accounts a WHERE a.id = child;
-    IF NOT (coalesce(kalix.member_role(child) >= 'admin', false)
-            OR coalesce(kalix.member_role(old_parent) >= 'admin', false)) THEN
-        RAISE EXCEPTION 'permission denied to unlink account "%"', child
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an admin or owner of the account or of its parent may unlink it.';
-    END IF;
-    PERFORM kalix.lock_hierarchy();
-    -- Read again: the parent may have changed while we waited for the lock.
-    SELECT a.parent_id INTO old_parent FROM kalix.accounts a WHERE a.id = child FOR NO KEY UPDATE;
-    IF old_parent IS NULL THEN
-        RAISE EXCEPTION 'account "%" has no parent', child
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'It is already independent.';
-    END IF;
-    IF NOT (coalesce(kalix.locked_role(child) >= 'admin', false)
-            OR coalesce(kalix.locked_role(old_parent) >= 'admin', false)) THEN
-        RAISE EXCEPTION 'permission denied to unlink account "%"', child
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an admin or owner of the account or of its parent may unlink it.';
-    END IF;
-    UPDATE kalix.accounts a SET parent_id = NULL WHERE a.id = child;
-    PERFORM kalix.write_audit('unlink_child', child, jsonb_build_object('parent_id', old_parent));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_unlink_child';
 COMMENT ON FUNCTION kalix.unlink_child(uuid) IS 'makes a child account independent; admin of the child or of its parent';
 
 CREATE FUNCTION kalix.archive_account(account uuid)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.require_login();
-    archived timestamptz;
-    children bigint;
-BEGIN
-    PERFORM kalix.require_argument(account, 'account');
-    IF coalesce(kalix.member_role(account) < 'owner', true) THEN
-        RAISE EXCEPTION 'permission denied to archive account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an owner of the account may archive it.';
-    END IF;
-    PERFORM kalix.lock_hierarchy();
-    -- The account row before memberships, as in the team functions.
-    SELECT a.archived_at INTO archived FROM kalix.accounts a
-    WHERE a.id = archive_account.account FOR NO KEY UPDATE;
-    IF coalesce(kalix.locked_role(account) < 'owner', true) THEN
-        RAISE EXCEPTION 'permission denied to archive account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an owner of the account may archive it.';
-    END IF;
-    IF archived IS NOT NULL THEN
-        RAISE EXCEPTION 'account "%" is already archived', account
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    SELECT count(*) INTO children FROM kalix.accounts a
-    WHERE a.parent_id = archive_account.account AND a.archived_at IS NULL;
-    IF children > 0 THEN
-        RAISE EXCEPTION 'account "%" has unarchived child accounts', account
-            USING ERRCODE = 'dependent_objects_still_exist',
-                  DETAIL = format('It has %s unarchived child account(s).', children),
-                  HINT = 'Archive or unlink its child accounts first.';
-    END IF;
-    UPDATE kalix.accounts a SET archived_at = now() WHERE a.id = archive_account.account;
-    PERFORM kalix.write_audit('archive_account', account, '{}');
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_archive_account';
 COMMENT ON FUNCTION kalix.archive_account(uuid) IS 'archives an account without unarchived children; owner';
 
 -- A security barrier keeps functions in a caller's WHERE clause from seeing

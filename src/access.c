@@ -47,35 +47,51 @@ KalixRoleFromEnum(Oid value)
 }
 
 /*
- * Reads whether the account exists and is archived and the login's role
- * there from the tables, the account row locked before the membership.
+ * Locks the account row FOR NO KEY UPDATE; false when there is no such
+ * account, else *archived says whether it is archived.
  */
-static void
-ReadLocked(const pg_uuid_t *account, const pg_uuid_t *login,
-		   bool *exists, bool *archived, KalixRole *role)
+bool
+KalixLockAccount(const pg_uuid_t *account, bool *archived)
 {
-	static KalixStatement lock_account = {
+	static KalixStatement lock = {
 		"SELECT a.archived_at IS NOT NULL FROM kalix.accounts a "
 		"WHERE a.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
 		1, {UUIDOID}, NULL
 	};
-	static KalixStatement lock_membership = {
+	Datum		values[1] = {UUIDPGetDatum(account)};
+	bool		isnull;
+
+	if (KalixExecute(&lock, values, NULL) == 0)
+		return false;
+	*archived = DatumGetBool(KalixResultDatum(0, 1, &isnull));
+	return true;
+}
+
+/*
+ * The current login's role in the account read from the table, its
+ * membership row locked FOR SHARE; KALIX_ROLE_NONE when not a member.  A new
+ * statement, so under READ COMMITTED it sees what committed before the locks
+ * its caller took.
+ */
+KalixRole
+KalixLockedRole(const pg_uuid_t *account)
+{
+	static KalixStatement lock = {
 		"SELECT m.role FROM kalix.memberships m "
 		"WHERE m.account_id OPERATOR(pg_catalog.=) $1 "
 		"AND m.login_id OPERATOR(pg_catalog.=) $2 FOR SHARE",
 		2, {UUIDOID, UUIDOID}, NULL
 	};
-	Datum		values[2] = {UUIDPGetDatum(account), UUIDPGetDatum(login)};
+	pg_uuid_t	login;
+	Datum		values[2];
 	bool		isnull;
 
-	*exists = KalixExecute(&lock_account, values, NULL) > 0;
-	*role = KALIX_ROLE_NONE;
-	if (!*exists)
-		return;
-	*archived = DatumGetBool(KalixResultDatum(0, 1, &isnull));
-	/* A new statement: under READ COMMITTED a snapshot taken after the lock. */
-	if (KalixExecute(&lock_membership, values, NULL) > 0)
-		*role = KalixRoleFromEnum(DatumGetObjectId(KalixResultDatum(0, 1, &isnull)));
+	KalixRequireLogin(&login);
+	values[0] = UUIDPGetDatum(account);
+	values[1] = UUIDPGetDatum(&login);
+	if (KalixExecute(&lock, values, NULL) == 0)
+		return KALIX_ROLE_NONE;
+	return KalixRoleFromEnum(DatumGetObjectId(KalixResultDatum(0, 1, &isnull)));
 }
 
 /*
@@ -94,7 +110,10 @@ KalixRequireRole(const pg_uuid_t *account, KalixRole needed, const char *doing,
 
 	KalixRequireLogin(&login);
 	if (mode == KALIX_ACCESS_LOCKED)
-		ReadLocked(account, &login, &exists, &archived, &role);
+	{
+		exists = KalixLockAccount(account, &archived);
+		role = exists ? KalixLockedRole(account) : KALIX_ROLE_NONE;
+	}
 	else
 	{
 		KalixAccount *entry;
@@ -112,4 +131,23 @@ KalixRequireRole(const pg_uuid_t *account, KalixRole needed, const char *doing,
 	if (role < needed)
 		KalixRaiseRoleTooLow(account, needed, doing);
 	return role;
+}
+
+/*
+ * The current login's role in an account (archived or not) from the backend
+ * cache; KALIX_ROLE_NONE when not a member.  The quick first check of the
+ * hierarchy functions, which check again under their locks.
+ */
+KalixRole
+KalixCachedRole(const pg_uuid_t *account)
+{
+	pg_uuid_t	login;
+	KalixAccount *entry;
+
+	KalixRequireLogin(&login);
+	KalixCacheBegin();
+	entry = KalixLookupAccount(account);
+	if (!entry->exists)
+		return KALIX_ROLE_NONE;
+	return KalixMemberRole(account, &login);
 }

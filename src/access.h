@@ -23,5 +23,8 @@ extern void KalixRequireLogin(pg_uuid_t *login);
 extern KalixRole KalixRequireRole(const pg_uuid_t *account, KalixRole needed,
 								  const char *doing, KalixAccessMode mode);
 extern KalixRole KalixRoleFromEnum(Oid value);
+extern bool KalixLockAccount(const pg_uuid_t *account, bool *archived);
+extern KalixRole KalixLockedRole(const pg_uuid_t *account);
+extern KalixRole KalixCachedRole(const pg_uuid_t *account);
 
 #endif							/* KALIX_ACCESS_H */

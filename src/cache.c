@@ -37,16 +37,6 @@
 
 #include "kalix.h"
 
-/* Columns of the extension's tables, as kalix_accounts--1.0.sql creates them. */
-#define Anum_accounts_id 1
-#define Anum_accounts_parent_id 3
-#define Anum_accounts_archived_at 8
-#define Anum_logins_id 1
-#define Anum_logins_db_role 4
-#define Anum_memberships_account_id 1
-#define Anum_memberships_login_id 2
-#define Anum_memberships_role 3
-
 /* Key of the membership hash. */
 typedef struct MemberKey
 {

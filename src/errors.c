@@ -169,3 +169,250 @@ KalixRaiseCopyIntoItself(const pg_uuid_t *account)
 			 errmsg("cannot copy the users of account \"%s\" into itself",
 					KalixUuidToCString(account))));
 }
+
+/* An account name is NULL, empty or only white space. */
+void
+KalixRaiseNameEmpty(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("account name must not be empty")));
+}
+
+/* An account name is longer than KALIX_NAME_MAX characters; name is its quoted start. */
+void
+KalixRaiseNameTooLong(const char *name, int length)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("account name \"%s...\" is too long", name),
+			 errdetail("An account name has at most %d characters; this one has %d.",
+					   KALIX_NAME_MAX, length)));
+}
+
+/* Settings or branding is a JSON value other than an object. */
+void
+KalixRaiseNotJsonObject(const char *what, const char *type)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("account %s must be a JSON object, not %s", what, type),
+			 errdetail("Settings and branding are JSON objects of keys and values.")));
+}
+
+/* An email address without exactly one "@" between non-blank text. */
+void
+KalixRaiseInvalidEmail(const char *email)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid email address \"%s\"", email),
+			 errdetail("An email address has one \"@\" with text on both sides and no blanks.")));
+}
+
+/* create_login named a database role that does not exist. */
+void
+KalixRaiseNoSuchRole(const char *role)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("role \"%s\" does not exist", role)));
+}
+
+/* Another login has this email, in any case. */
+void
+KalixRaiseEmailTaken(const char *email)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("a login with email \"%s\" already exists", email),
+			 errdetail("Emails are unique regardless of case.")));
+}
+
+/* Another login has this database role. */
+void
+KalixRaiseRoleTaken(const char *role)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("role \"%s\" already has a login", role),
+			 errdetail("A database role is the login of at most one person.")));
+}
+
+/* create_account(child or copy_users) without a current account. */
+void
+KalixRaiseNoCurrentAccount(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("no current account"),
+			 errdetail("A child account and copied users come from the current account."),
+			 errhint("Switch to that account first with kalix.switch_account().")));
+}
+
+/* create_account(child or copy_users) by a member below admin. */
+void
+KalixRaiseCannotCreateFrom(const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to create a child of or copy users from account \"%s\"",
+					KalixUuidToCString(account)),
+			 errdetail("Only an admin or owner of the current account may do that.")));
+}
+
+/* archive_account by someone who is not an owner. */
+void
+KalixRaiseCannotArchive(const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to archive account \"%s\"", KalixUuidToCString(account)),
+			 errdetail("Only an owner of the account may archive it.")));
+}
+
+/* archive_account of an archived account. */
+void
+KalixRaiseAlreadyArchived(const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("account \"%s\" is already archived", KalixUuidToCString(account))));
+}
+
+/* archive_account of an account with unarchived children. */
+void
+KalixRaiseHasChildren(const pg_uuid_t *account, int64 children)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("account \"%s\" has unarchived child accounts", KalixUuidToCString(account)),
+			 errdetail("It has " INT64_FORMAT " unarchived child account(s).", children),
+			 errhint("Archive or unlink its child accounts first.")));
+}
+
+/* link_child of an account under itself. */
+void
+KalixRaiseOwnParent(const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("account \"%s\" cannot be its own parent", KalixUuidToCString(account))));
+}
+
+/* link_child by someone who is not an admin of both accounts. */
+void
+KalixRaiseCannotLink(const pg_uuid_t *child, const pg_uuid_t *parent)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to link account \"%s\" under account \"%s\"",
+					KalixUuidToCString(child), KalixUuidToCString(parent)),
+			 errdetail("Only an admin or owner of both accounts may link them.")));
+}
+
+/* link_child under a non-root parent by someone who is not an admin of its payer. */
+void
+KalixRaiseCannotLinkUnderPayer(const pg_uuid_t *child, const pg_uuid_t *parent,
+							   const pg_uuid_t *payer)
+{
+	char	   *child_text = KalixUuidToCString(child);
+	char	   *parent_text = KalixUuidToCString(parent);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to link account \"%s\" under account \"%s\"",
+					child_text, parent_text),
+			 errdetail("Account %s is billed to account %s; only an admin or owner of that payer may link accounts into its tree.",
+					   parent_text, KalixUuidToCString(payer))));
+}
+
+/* link_child of an account that has a parent. */
+void
+KalixRaiseHasParent(const pg_uuid_t *child, const pg_uuid_t *parent)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("account \"%s\" already has a parent", KalixUuidToCString(child)),
+			 errdetail("Its parent is account %s.", KalixUuidToCString(parent)),
+			 errhint("Call kalix.unlink_child() first to move it.")));
+}
+
+/* link_child of an account under one of its descendants. */
+void
+KalixRaiseWouldCycle(const pg_uuid_t *child, const pg_uuid_t *parent)
+{
+	char	   *child_text = KalixUuidToCString(child);
+	char	   *parent_text = KalixUuidToCString(parent);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("linking account \"%s\" under account \"%s\" would create a cycle",
+					child_text, parent_text),
+			 errdetail("Account %s is an ancestor of account %s.", child_text, parent_text)));
+}
+
+/* link_child whose result would be a lineage longer than kalix.max_depth. */
+void
+KalixRaiseTooDeep(const pg_uuid_t *child, const pg_uuid_t *parent, int length)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("linking account \"%s\" under account \"%s\" would make a lineage of %d accounts",
+					KalixUuidToCString(child), KalixUuidToCString(parent), length),
+			 errdetail("kalix.max_depth allows at most %d accounts in a lineage.", kalix_max_depth)));
+}
+
+/* create_account(child) whose new account would make a lineage longer than kalix.max_depth. */
+void
+KalixRaiseChildTooDeep(const pg_uuid_t *parent, int length)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("a child of account \"%s\" would make a lineage of %d accounts",
+					KalixUuidToCString(parent), length),
+			 errdetail("kalix.max_depth allows at most %d accounts in a lineage.", kalix_max_depth)));
+}
+
+/* unlink_child by someone who administers neither the child nor its parent. */
+void
+KalixRaiseCannotUnlink(const pg_uuid_t *child)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to unlink account \"%s\"", KalixUuidToCString(child)),
+			 errdetail("Only an admin or owner of the account or of its parent may unlink it.")));
+}
+
+/* unlink_child of an account without a parent. */
+void
+KalixRaiseNoParent(const pg_uuid_t *child)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("account \"%s\" has no parent", KalixUuidToCString(child)),
+			 errdetail("It is already independent.")));
+}
+
+/* Following parent_id from the account comes back to an account already passed. */
+void
+KalixRaiseParentCycle(const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("account \"%s\" is in or below a cycle of parent links",
+					KalixUuidToCString(account)),
+			 errdetail("Following parent_id in kalix.accounts leads back to an account already passed."),
+			 errhint("kalix.accounts was changed without the kalix functions; repair parent_id by hand.")));
+}
+
+/* The account's lineage is longer than KALIX_LINEAGE_LIMIT. */
+void
+KalixRaiseLineageTooLong(const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("lineage of account \"%s\" is longer than %d accounts",
+					KalixUuidToCString(account), KALIX_LINEAGE_LIMIT),
+			 errhint("kalix.accounts was changed without the kalix functions; repair parent_id by hand.")));
+}

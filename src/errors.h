@@ -37,4 +37,32 @@ pg_noreturn extern void KalixRaiseOwnerRemoval(const pg_uuid_t *login, const pg_
 pg_noreturn extern void KalixRaiseLastOwner(const pg_uuid_t *login, const pg_uuid_t *account);
 pg_noreturn extern void KalixRaiseCopyIntoItself(const pg_uuid_t *account);
 
+/* Accounts and names */
+pg_noreturn extern void KalixRaiseNameEmpty(void);
+pg_noreturn extern void KalixRaiseNameTooLong(const char *name, int length);
+pg_noreturn extern void KalixRaiseNotJsonObject(const char *what, const char *type);
+pg_noreturn extern void KalixRaiseInvalidEmail(const char *email);
+pg_noreturn extern void KalixRaiseNoSuchRole(const char *role);
+pg_noreturn extern void KalixRaiseEmailTaken(const char *email);
+pg_noreturn extern void KalixRaiseRoleTaken(const char *role);
+pg_noreturn extern void KalixRaiseNoCurrentAccount(void);
+pg_noreturn extern void KalixRaiseCannotCreateFrom(const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseCannotArchive(const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseAlreadyArchived(const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseHasChildren(const pg_uuid_t *account, int64 children);
+
+/* The hierarchy */
+pg_noreturn extern void KalixRaiseOwnParent(const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseCannotLink(const pg_uuid_t *child, const pg_uuid_t *parent);
+pg_noreturn extern void KalixRaiseCannotLinkUnderPayer(const pg_uuid_t *child, const pg_uuid_t *parent,
+													   const pg_uuid_t *payer);
+pg_noreturn extern void KalixRaiseHasParent(const pg_uuid_t *child, const pg_uuid_t *parent);
+pg_noreturn extern void KalixRaiseWouldCycle(const pg_uuid_t *child, const pg_uuid_t *parent);
+pg_noreturn extern void KalixRaiseTooDeep(const pg_uuid_t *child, const pg_uuid_t *parent, int length);
+pg_noreturn extern void KalixRaiseChildTooDeep(const pg_uuid_t *parent, int length);
+pg_noreturn extern void KalixRaiseCannotUnlink(const pg_uuid_t *child);
+pg_noreturn extern void KalixRaiseNoParent(const pg_uuid_t *child);
+pg_noreturn extern void KalixRaiseParentCycle(const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseLineageTooLong(const pg_uuid_t *account);
+
 #endif							/* KALIX_ERRORS_H */

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "compat.h"
+#include "tables.h"
 
 #include "storage/proc.h"
 #include "utils/uuid.h"
@@ -41,9 +42,6 @@ typedef struct KalixAccount
 	pg_uuid_t  *lineage;		/* [self, parent, ..., payer] */
 	struct KalixLineageIndex *lineage_index;	/* sorted, for long lineages */
 } KalixAccount;
-
-/* Longest lineage the walks accept; longer ones are taken for corruption. */
-#define KALIX_LINEAGE_LIMIT 1000
 
 /* The local transaction id of the running transaction. */
 #if PG_VERSION_NUM >= 170000

@@ -9,7 +9,7 @@ PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
 REGRESS = identity accounts isolation attacks team lint npi hierarchy
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
-ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary
+ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary hierarchy_disjoint
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts
 
 # PGVERSION=17 picks Debian's /usr/lib/postgresql/17; PG_CONFIG names any other.

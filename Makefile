@@ -3,7 +3,7 @@
 
 EXTENSION = kalix_accounts
 MODULE_big = kalix_accounts
-OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o src/hierarchy.o src/write.o src/errors.o src/access.o src/members.o src/accounts.o src/tree.o
+OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o src/hierarchy.o src/write.o src/errors.o src/access.o src/members.o src/accounts.o src/tree.o src/account_npis.o
 DATA = $(wildcard kalix_accounts--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 

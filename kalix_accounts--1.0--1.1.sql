@@ -88,3 +88,26 @@ DROP FUNCTION kalix.lock_hierarchy();
 DROP FUNCTION kalix.locked_role(uuid);
 DROP FUNCTION kalix.lineage_fresh(uuid, uuid);
 DROP TABLE kalix.hierarchy_lock;
+
+-- NPI administration moves to C (src/account_npis.c), with the one access
+-- check of src/access.c; its helper and require_login, which nothing uses
+-- any more, go.
+CREATE OR REPLACE FUNCTION kalix.add_npi(account uuid, npi kalix.npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_add_npi';
+
+CREATE OR REPLACE FUNCTION kalix.remove_npi(account uuid, npi kalix.npi)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_remove_npi';
+
+CREATE OR REPLACE FUNCTION kalix.primary_npi(account uuid DEFAULT NULL) RETURNS kalix.npi
+LANGUAGE C STABLE SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_primary_npi';
+
+DROP FUNCTION kalix.check_npi_admin(uuid);
+DROP FUNCTION kalix.require_login();

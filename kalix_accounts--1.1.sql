@@ -173,25 +173,6 @@ $$;
 REVOKE EXECUTE ON FUNCTION kalix.write_audit(text, uuid, jsonb) FROM PUBLIC;
 COMMENT ON FUNCTION kalix.write_audit(text, uuid, jsonb) IS 'internal: appends a row to kalix.audit_log';
 
--- Internal: the current login; raises when there is none.
-CREATE FUNCTION kalix.require_login() RETURNS uuid
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.current_login();
-BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no current login'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
-    END IF;
-    RETURN me;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.require_login() FROM PUBLIC;
-COMMENT ON FUNCTION kalix.require_login() IS 'internal: the current login; raises when there is none';
-
 ------------------------------------------------------------------------------
 -- Logins and accounts
 ------------------------------------------------------------------------------
@@ -708,125 +689,24 @@ CREATE POLICY account_npis_of_member ON kalix.account_npis FOR SELECT
 GRANT SELECT ON kalix.account_npis TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('kalix.account_npis', '');
 
--- Internal: raises unless the current login is an admin or owner of an
--- unarchived account; locks the account row so that concurrent NPI changes
--- of one account (and its archiving) take turns.
-CREATE FUNCTION kalix.check_npi_admin(account uuid) RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    my_role kalix.account_role := kalix.member_role(account);
-    archived timestamptz;
-BEGIN
-    PERFORM kalix.require_login();
-    IF my_role IS NULL THEN
-        RAISE EXCEPTION 'permission denied for account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The current login is not a member of this account.';
-    END IF;
-    IF my_role < 'admin' THEN
-        RAISE EXCEPTION 'permission denied to change the NPIs of account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an admin or owner of the account may change its NPIs.';
-    END IF;
-    SELECT a.archived_at INTO archived
-    FROM kalix.accounts a WHERE a.id OPERATOR(pg_catalog.=) account
-    FOR NO KEY UPDATE;
-    IF archived IS NOT NULL THEN
-        RAISE EXCEPTION 'account "%" is archived', account
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'The NPIs of an archived account can no longer be changed.';
-    END IF;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.check_npi_admin(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.check_npi_admin(uuid) IS 'internal: raises unless the current login may change the NPIs of the account';
-
 CREATE FUNCTION kalix.add_npi(account uuid, npi kalix.npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    clean_label text := nullif(pg_catalog.btrim(add_npi.label), '');
-    make_primary boolean := coalesce(add_npi.is_primary, false);
-    previous kalix.npi;
-BEGIN
-    IF account IS NULL OR npi IS NULL THEN
-        RAISE EXCEPTION 'account and NPI must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM kalix.check_npi_admin(account);
-    IF EXISTS (SELECT 1 FROM kalix.account_npis n
-               WHERE n.account_id = account AND n.npi OPERATOR(kalix.=) add_npi.npi) THEN
-        RAISE EXCEPTION 'NPI "%" is already registered for account "%"', npi, account
-            USING ERRCODE = 'unique_violation',
-                  HINT = 'To change its label or primary flag, remove it with kalix.remove_npi() and add it again.';
-    END IF;
-    IF make_primary THEN
-        -- The flag moves: the old primary stops being one in the same step.
-        UPDATE kalix.account_npis n SET is_primary = false
-        WHERE n.account_id = account AND n.is_primary
-        RETURNING n.npi INTO previous;
-    END IF;
-    INSERT INTO kalix.account_npis (account_id, npi, label, is_primary)
-    VALUES (account, npi, clean_label, make_primary);
-    PERFORM kalix.write_audit('add_npi', account,
-        jsonb_build_object('npi', npi::text, 'label', clean_label, 'is_primary', make_primary,
-                           'previous_primary', previous::text));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_add_npi';
 COMMENT ON FUNCTION kalix.add_npi(uuid, kalix.npi, text, boolean) IS 'registers an NPI for an account (admin); is_primary moves the primary flag to it';
 
 CREATE FUNCTION kalix.remove_npi(account uuid, npi kalix.npi)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    was_primary boolean;
-BEGIN
-    IF account IS NULL OR npi IS NULL THEN
-        RAISE EXCEPTION 'account and NPI must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM kalix.check_npi_admin(account);
-    DELETE FROM kalix.account_npis n
-    WHERE n.account_id = account AND n.npi OPERATOR(kalix.=) remove_npi.npi
-    RETURNING n.is_primary INTO was_primary;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'NPI "%" is not registered for account "%"', npi, account
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    PERFORM kalix.write_audit('remove_npi', account,
-        jsonb_build_object('npi', npi::text, 'was_primary', was_primary));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_remove_npi';
 COMMENT ON FUNCTION kalix.remove_npi(uuid, kalix.npi) IS 'unregisters an NPI of an account (admin); removing the primary leaves the account without one';
 
 CREATE FUNCTION kalix.primary_npi(account uuid DEFAULT NULL) RETURNS kalix.npi
-LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+LANGUAGE C STABLE SECURITY DEFINER PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    target uuid := coalesce(account, kalix.current_account());
-    result kalix.npi;
-BEGIN
-    IF target IS NULL THEN
-        RETURN NULL;
-    END IF;
-    IF kalix.member_role(target) IS NULL THEN
-        RAISE EXCEPTION 'permission denied for account "%"', target
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The current login is not a member of this account.';
-    END IF;
-    SELECT n.npi INTO result
-    FROM kalix.account_npis n
-    WHERE n.account_id = target AND n.is_primary;
-    RETURN result;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_primary_npi';
 COMMENT ON FUNCTION kalix.primary_npi(uuid) IS 'the primary NPI of an account (default: the current one), NULL when it has none';
 
 ------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ kalix_my_accounts(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	KalixWriteBegin();
 	values[0] = UUIDPGetDatum(&login);
-	found = KalixExecute(&list, values, NULL);
+	found = KalixQuery(&list, values, NULL);
 	for (uint64 row = 0; row < found; row++)
 	{
 		for (int column = 0; column < 5; column++)

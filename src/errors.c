@@ -416,3 +416,24 @@ KalixRaiseLineageTooLong(const pg_uuid_t *account)
 					KalixUuidToCString(account), KALIX_LINEAGE_LIMIT),
 			 errhint("kalix.accounts was changed without the kalix functions; repair parent_id by hand.")));
 }
+
+/* add_npi of an NPI the account has already. */
+void
+KalixRaiseNpiTaken(const char *npi, const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("NPI \"%s\" is already registered for account \"%s\"",
+					npi, KalixUuidToCString(account)),
+			 errhint("To change its label or primary flag, remove it with kalix.remove_npi() and add it again.")));
+}
+
+/* remove_npi of an NPI the account does not have. */
+void
+KalixRaiseNpiUnknown(const char *npi, const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("NPI \"%s\" is not registered for account \"%s\"",
+					npi, KalixUuidToCString(account))));
+}

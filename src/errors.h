@@ -65,4 +65,8 @@ pg_noreturn extern void KalixRaiseNoParent(const pg_uuid_t *child);
 pg_noreturn extern void KalixRaiseParentCycle(const pg_uuid_t *account);
 pg_noreturn extern void KalixRaiseLineageTooLong(const pg_uuid_t *account);
 
+/* NPIs */
+pg_noreturn extern void KalixRaiseNpiTaken(const char *npi, const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseNpiUnknown(const char *npi, const pg_uuid_t *account);
+
 #endif							/* KALIX_ERRORS_H */

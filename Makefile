@@ -7,7 +7,7 @@ OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.
 DATA = $(wildcard kalix_accounts--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
-REGRESS = identity accounts isolation attacks team lint npi hierarchy
+REGRESS = identity accounts isolation attacks team lint npi hierarchy errors
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
 ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary hierarchy_disjoint
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts

@@ -24,6 +24,7 @@
 
 #include "kalix.h"
 #include "access.h"
+#include "accounts.h"
 #include "errors.h"
 #include "members.h"
 #include "tree.h"
@@ -61,18 +62,40 @@ AccountName(FunctionCallInfo fcinfo, int n)
 	return name;
 }
 
-/* True when an email has one "@" with non-blank text on both sides. */
-static bool
-EmailIsValid(const char *email)
+/*
+ * An email as a login keeps it (create_login, update_login, invite): trimmed
+ * of white space; raises unless it has one "@" with non-blank text on both
+ * sides.
+ */
+char *
+KalixCleanEmail(const char *email)
 {
-	const char *at = strchr(email, '@');
+	char	   *clean = Trim(email);
+	const char *at = strchr(clean, '@');
 
-	if (at == NULL || at == email || at[1] == '\0' || strchr(at + 1, '@') != NULL)
-		return false;
-	for (const char *c = email; *c; c++)
+	if (at == NULL || at == clean || at[1] == '\0' || strchr(at + 1, '@') != NULL)
+		KalixRaiseInvalidEmail(email);
+	for (const char *c = clean; *c; c++)
 		if (strchr(KALIX_BLANKS, *c))
-			return false;
-	return true;
+			KalixRaiseInvalidEmail(email);
+	return clean;
+}
+
+/* Raises when a login other than `self` (NULL: any) has the email, in any case. */
+void
+KalixRequireEmailFree(const char *email, const pg_uuid_t *self)
+{
+	static KalixStatement taken = {
+		"SELECT 1 FROM kalix.logins l "
+		"WHERE pg_catalog.lower(l.email) OPERATOR(pg_catalog.=) pg_catalog.lower($1) "
+		"AND l.id IS DISTINCT FROM $2",
+		2, {TEXTOID, UUIDOID}, NULL
+	};
+	Datum		values[2] = {CStringGetTextDatum(email), self ? UUIDPGetDatum(self) : (Datum) 0};
+	bool		nulls[2] = {false, self == NULL};
+
+	if (KalixExecute(&taken, values, nulls) > 0)
+		KalixRaiseEmailTaken(email);
 }
 
 PG_FUNCTION_INFO_V1(kalix_create_login);
@@ -81,11 +104,6 @@ PG_FUNCTION_INFO_V1(kalix_create_login);
 Datum
 kalix_create_login(PG_FUNCTION_ARGS)
 {
-	static KalixStatement email_taken = {
-		"SELECT 1 FROM kalix.logins l "
-		"WHERE pg_catalog.lower(l.email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)",
-		1, {TEXTOID}, NULL
-	};
 	static KalixStatement role_taken = {
 		"SELECT 1 FROM kalix.logins l WHERE l.db_role OPERATOR(pg_catalog.=) $1",
 		1, {NAMEOID}, NULL
@@ -104,10 +122,7 @@ kalix_create_login(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		KalixRaiseNullArgument("email");
-	email = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (!EmailIsValid(Trim(email)))
-		KalixRaiseInvalidEmail(email);
-	email = Trim(email);
+	email = KalixCleanEmail(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	if (!PG_ARGISNULL(2))
 	{
 		role = NameStr(*PG_GETARG_NAME(2));
@@ -116,9 +131,7 @@ kalix_create_login(PG_FUNCTION_ARGS)
 	}
 
 	KalixWriteBegin();
-	values[0] = CStringGetTextDatum(email);
-	if (KalixExecute(&email_taken, values, NULL) > 0)
-		KalixRaiseEmailTaken(email);
+	KalixRequireEmailFree(email, NULL);
 	if (role != NULL)
 	{
 		values[0] = PG_GETARG_DATUM(2);

@@ -3,13 +3,13 @@
 
 EXTENSION = kalix_accounts
 MODULE_big = kalix_accounts
-OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o src/hierarchy.o src/write.o src/errors.o src/access.o src/members.o src/accounts.o src/tree.o src/account_npis.o
+OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o src/hierarchy.o src/write.o src/errors.o src/access.o src/members.o src/accounts.o src/tree.o src/account_npis.o src/invitations.o src/logins.o src/unarchive.o src/billing.o
 DATA = $(wildcard kalix_accounts--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
-REGRESS = identity accounts isolation attacks team lint npi hierarchy errors
+REGRESS = identity accounts isolation attacks team lint npi hierarchy errors team_lifecycle
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
-ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary hierarchy_disjoint
+ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary hierarchy_disjoint invitation_accept_race
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts
 
 # PGVERSION=17 picks Debian's /usr/lib/postgresql/17; PG_CONFIG names any other.

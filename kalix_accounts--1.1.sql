@@ -793,3 +793,94 @@ CREATE VIEW kalix.account_tree WITH (security_barrier) AS
     WHERE a.archived_at IS NULL AND kalix.member_role(a.id) IS NOT NULL;
 COMMENT ON VIEW kalix.account_tree IS 'the caller''s unarchived accounts with their depth and path from the payer';
 GRANT SELECT ON kalix.account_tree TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- The team lifecycle: invitations, login updates, unarchiving, billing summary
+------------------------------------------------------------------------------
+
+-- An invitation brings a person into an account by email (src/invitations.c).
+-- Its token is shown once, by invite(); only the token's SHA-256 is kept, in
+-- kalix.invitation_tokens, which has no grant and no policy: no role that
+-- RLS applies to reads it, whatever is granted later, and kalix.invitations
+-- can be read by the account's admins without any column to hide.
+CREATE TABLE kalix.invitations (
+    id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    account_id  uuid NOT NULL REFERENCES kalix.accounts (id),
+    email       text NOT NULL,
+    role        kalix.account_role NOT NULL DEFAULT 'member',
+    invited_by  uuid NOT NULL REFERENCES kalix.logins (id),
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    expires_at  timestamptz NOT NULL,
+    accepted_at timestamptz,
+    accepted_by uuid REFERENCES kalix.logins (id),
+    revoked_at  timestamptz,
+    CONSTRAINT invitations_accepted_check
+        CHECK ((accepted_at IS NULL) OPERATOR(pg_catalog.=) (accepted_by IS NULL)),
+    CONSTRAINT invitations_closed_check CHECK (accepted_at IS NULL OR revoked_at IS NULL)
+);
+CREATE INDEX invitations_account_id_idx ON kalix.invitations (account_id);
+COMMENT ON TABLE kalix.invitations IS 'invitations to join an account, by email; the token is never stored';
+
+CREATE TABLE kalix.invitation_tokens (
+    invitation_id uuid PRIMARY KEY REFERENCES kalix.invitations (id) ON DELETE CASCADE,
+    token_hash    bytea NOT NULL,
+    CONSTRAINT invitation_tokens_token_hash_key UNIQUE (token_hash),
+    CONSTRAINT invitation_tokens_token_hash_check
+        CHECK (pg_catalog.length(token_hash) OPERATOR(pg_catalog.=) 32)
+);
+COMMENT ON TABLE kalix.invitation_tokens IS 'the SHA-256 of each open invitation''s token; readable by no role RLS applies to';
+
+ALTER TABLE kalix.invitations ENABLE ROW LEVEL SECURITY;
+-- Admins and owners of an account read its invitations.
+CREATE POLICY invitations_of_admin ON kalix.invitations FOR SELECT
+    USING (kalix.member_role(account_id) OPERATOR(pg_catalog.>=) 'admin'::kalix.account_role);
+GRANT SELECT ON kalix.invitations TO PUBLIC;
+-- No policy and no grant: fails closed even if someone grants SELECT.
+ALTER TABLE kalix.invitation_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE kalix.invitation_tokens FORCE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('kalix.invitations', '');
+SELECT pg_catalog.pg_extension_config_dump('kalix.invitation_tokens', '');
+
+CREATE FUNCTION kalix.invite(account uuid, email text, role kalix.account_role DEFAULT 'member',
+                             valid_for interval DEFAULT '7 days')
+RETURNS text
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_invite';
+COMMENT ON FUNCTION kalix.invite(uuid, text, kalix.account_role, interval) IS 'invites an email address into an account (admin; roles up to one''s own); returns the one-time token, shown only here';
+
+CREATE FUNCTION kalix.accept_invitation(token text)
+RETURNS uuid
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_accept_invitation';
+COMMENT ON FUNCTION kalix.accept_invitation(text) IS 'makes the current login a member as the invitation says (its email must match); one use; returns the account';
+
+CREATE FUNCTION kalix.revoke_invitation(invitation uuid)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_revoke_invitation';
+COMMENT ON FUNCTION kalix.revoke_invitation(uuid) IS 'revokes an open invitation (admin of its account); its token stops working';
+
+CREATE FUNCTION kalix.update_login(login uuid, email text DEFAULT NULL, display_name text DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_update_login';
+COMMENT ON FUNCTION kalix.update_login(uuid, text, text) IS 'changes a login''s email or display name (the login itself, or a role that may set kalix.current_login); NULL keeps a field';
+
+CREATE FUNCTION kalix.unarchive_account(account uuid)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_unarchive_account';
+COMMENT ON FUNCTION kalix.unarchive_account(uuid) IS 'unarchives an account whose parent is not archived; owner';
+
+CREATE FUNCTION kalix.billing_summary(payer uuid DEFAULT NULL)
+RETURNS TABLE (account_id uuid, name text, depth integer, members integer, npis integer)
+LANGUAGE C STABLE SECURITY DEFINER ROWS 10
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_billing_summary';
+COMMENT ON FUNCTION kalix.billing_summary(uuid) IS 'every account billed to the payer (default: the current account''s) with its member and NPI counts; admin of the payer';

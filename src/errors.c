@@ -437,3 +437,92 @@ KalixRaiseNpiUnknown(const char *npi, const pg_uuid_t *account)
 			 errmsg("NPI \"%s\" is not registered for account \"%s\"",
 					npi, KalixUuidToCString(account))));
 }
+
+/*
+ * accept_invitation() found no invitation it may use.  Unknown, accepted,
+ * revoked, expired and someone else's tokens all end here, so the error
+ * tells a token's holder nothing about it, and the message never quotes it.
+ */
+void
+KalixRaiseInvalidInvitation(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("invitation token is not valid"),
+			 errdetail("The token is unknown, was used or revoked, has expired, or invites another email address."),
+			 errhint("Ask an admin of the account for a new invitation to the email address of the current login.")));
+}
+
+/* No invitation has this id, or the current login is no member of its account. */
+void
+KalixRaiseNoSuchInvitation(const pg_uuid_t *invitation)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("invitation \"%s\" does not exist", KalixUuidToCString(invitation))));
+}
+
+/* revoke_invitation() of an invitation that was accepted or revoked already. */
+void
+KalixRaiseInvitationClosed(const pg_uuid_t *invitation, bool accepted)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 accepted ?
+			 errmsg("invitation \"%s\" was already accepted", KalixUuidToCString(invitation)) :
+			 errmsg("invitation \"%s\" was already revoked", KalixUuidToCString(invitation)),
+			 accepted ?
+			 errhint("Remove the member with kalix.remove_member() instead.") : 0));
+}
+
+/* invite() was given a validity that is not a positive interval. */
+void
+KalixRaiseValidityNotPositive(const char *valid_for)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invitation validity \"%s\" is not positive", valid_for),
+			 errdetail("An invitation must be valid for some time after it is made.")));
+}
+
+/* update_login() by a caller that is neither the login nor a trusted application role. */
+void
+KalixRaiseCannotUpdateLogin(const pg_uuid_t *login)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to update login \"%s\"", KalixUuidToCString(login)),
+			 errdetail("Only the login itself or a role that may set kalix.current_login may change a login."),
+			 errhint("Grant the application's role SET on kalix.current_login, or act as that login.")));
+}
+
+/* unarchive_account() by a caller that is not an owner of the account. */
+void
+KalixRaiseCannotUnarchive(const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to unarchive account \"%s\"", KalixUuidToCString(account)),
+			 errdetail("Only an owner of the account may unarchive it.")));
+}
+
+/* unarchive_account() of an account that is not archived. */
+void
+KalixRaiseNotArchived(const pg_uuid_t *account)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("account \"%s\" is not archived", KalixUuidToCString(account))));
+}
+
+/* unarchive_account() of an account whose parent is archived. */
+void
+KalixRaiseParentArchived(const pg_uuid_t *account, const pg_uuid_t *parent)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the parent of account \"%s\" is archived", KalixUuidToCString(account)),
+			 errdetail("Its parent is account %s; an unarchived account never has an archived parent.",
+					   KalixUuidToCString(parent)),
+			 errhint("Unarchive the parent first.")));
+}

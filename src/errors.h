@@ -69,4 +69,14 @@ pg_noreturn extern void KalixRaiseLineageTooLong(const pg_uuid_t *account);
 pg_noreturn extern void KalixRaiseNpiTaken(const char *npi, const pg_uuid_t *account);
 pg_noreturn extern void KalixRaiseNpiUnknown(const char *npi, const pg_uuid_t *account);
 
+/* The team lifecycle: invitations, login updates, unarchiving */
+pg_noreturn extern void KalixRaiseInvalidInvitation(void);
+pg_noreturn extern void KalixRaiseNoSuchInvitation(const pg_uuid_t *invitation);
+pg_noreturn extern void KalixRaiseInvitationClosed(const pg_uuid_t *invitation, bool accepted);
+pg_noreturn extern void KalixRaiseValidityNotPositive(const char *valid_for);
+pg_noreturn extern void KalixRaiseCannotUpdateLogin(const pg_uuid_t *login);
+pg_noreturn extern void KalixRaiseCannotUnarchive(const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseNotArchived(const pg_uuid_t *account);
+pg_noreturn extern void KalixRaiseParentArchived(const pg_uuid_t *account, const pg_uuid_t *parent);
+
 #endif							/* KALIX_ERRORS_H */

@@ -88,7 +88,7 @@ KalixRequireEmailFree(const char *email, const pg_uuid_t *self)
 	static KalixStatement taken = {
 		"SELECT 1 FROM kalix.logins l "
 		"WHERE pg_catalog.lower(l.email) OPERATOR(pg_catalog.=) pg_catalog.lower($1) "
-		"AND l.id IS DISTINCT FROM $2",
+		"AND ($2 IS NULL OR l.id OPERATOR(pg_catalog.<>) $2)",
 		2, {TEXTOID, UUIDOID}, NULL
 	};
 	Datum		values[2] = {CStringGetTextDatum(email), self ? UUIDPGetDatum(self) : (Datum) 0};

@@ -475,14 +475,14 @@ KalixRaiseInvitationClosed(const pg_uuid_t *invitation, bool accepted)
 			 errhint("Remove the member with kalix.remove_member() instead.") : 0));
 }
 
-/* invite() was given a validity that is not a positive interval. */
+/* invite() was given a validity that is not a positive, finite interval. */
 void
-KalixRaiseValidityNotPositive(const char *valid_for)
+KalixRaiseBadValidity(const char *valid_for)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invitation validity \"%s\" is not positive", valid_for),
-			 errdetail("An invitation must be valid for some time after it is made.")));
+			 errmsg("invitation validity \"%s\" is not a positive, finite interval", valid_for),
+			 errdetail("An invitation must expire some time after it is made.")));
 }
 
 /* update_login() by a caller that is neither the login nor a trusted application role. */

@@ -73,7 +73,7 @@ pg_noreturn extern void KalixRaiseNpiUnknown(const char *npi, const pg_uuid_t *a
 pg_noreturn extern void KalixRaiseInvalidInvitation(void);
 pg_noreturn extern void KalixRaiseNoSuchInvitation(const pg_uuid_t *invitation);
 pg_noreturn extern void KalixRaiseInvitationClosed(const pg_uuid_t *invitation, bool accepted);
-pg_noreturn extern void KalixRaiseValidityNotPositive(const char *valid_for);
+pg_noreturn extern void KalixRaiseBadValidity(const char *valid_for);
 pg_noreturn extern void KalixRaiseCannotUpdateLogin(const pg_uuid_t *login);
 pg_noreturn extern void KalixRaiseCannotUnarchive(const pg_uuid_t *account);
 pg_noreturn extern void KalixRaiseNotArchived(const pg_uuid_t *account);

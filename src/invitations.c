@@ -102,6 +102,21 @@ NewToken(void)
 	return token;
 }
 
+/* True when an invitation may be valid for this long: positive and finite. */
+static bool
+ValidityIsUsable(Interval *valid_for)
+{
+	Interval	zero = {0};
+
+#ifdef INTERVAL_NOT_FINITE
+	/* PostgreSQL 17 added infinite intervals; an invitation always expires. */
+	if (INTERVAL_NOT_FINITE(valid_for))
+		return false;
+#endif
+	return DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(valid_for),
+											IntervalPGetDatum(&zero)));
+}
+
 PG_FUNCTION_INFO_V1(kalix_invite);
 
 /*
@@ -125,7 +140,6 @@ kalix_invite(PG_FUNCTION_ARGS)
 	char	   *email;
 	KalixRole	role;
 	Interval   *valid_for;
-	Interval	zero = {0};
 	KalixRole	own;
 	char	   *token;
 	pg_uuid_t	invitation;
@@ -145,10 +159,9 @@ kalix_invite(PG_FUNCTION_ARGS)
 	email = KalixCleanEmail(text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	role = KalixRoleFromEnum(PG_GETARG_OID(2));
 	valid_for = PG_GETARG_INTERVAL_P(3);
-	if (DatumGetBool(DirectFunctionCall2(interval_le, IntervalPGetDatum(valid_for),
-										 IntervalPGetDatum(&zero))))
-		KalixRaiseValidityNotPositive(DatumGetCString(DirectFunctionCall1(interval_out,
-																		  IntervalPGetDatum(valid_for))));
+	if (!ValidityIsUsable(valid_for))
+		KalixRaiseBadValidity(DatumGetCString(DirectFunctionCall1(interval_out,
+																  IntervalPGetDatum(valid_for))));
 
 	KalixWriteBegin();
 	own = KalixRequireRole(&account, KALIX_ROLE_ADMIN, "invite members", KALIX_ACCESS_LOCKED);

@@ -9,7 +9,7 @@ PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
 REGRESS = identity accounts isolation attacks team lint npi hierarchy errors team_lifecycle
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
-ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary hierarchy_disjoint invitation_accept_race
+ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary hierarchy_disjoint invitation_accept_race unarchive_race
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts
 
 # PGVERSION=17 picks Debian's /usr/lib/postgresql/17; PG_CONFIG names any other.

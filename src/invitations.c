@@ -322,7 +322,8 @@ kalix_revoke_invitation(PG_FUNCTION_ARGS)
 	if (KalixMemberRole(&account, &login) == KALIX_ROLE_NONE)
 		KalixRaiseNoSuchInvitation(&invitation);
 	(void) KalixRequireRole(&account, KALIX_ROLE_ADMIN, "manage its invitations", KALIX_ACCESS_LOCKED);
-	(void) KalixExecute(&lock, values, NULL);
+	if (KalixExecute(&lock, values, NULL) == 0)
+		KalixRaiseNoSuchInvitation(&invitation);
 	if (DatumGetBool(KalixResultDatum(0, 1, &isnull)))
 		KalixRaiseInvitationClosed(&invitation, true);
 	if (DatumGetBool(KalixResultDatum(0, 2, &isnull)))

@@ -87,17 +87,20 @@ KalixReportCorruptWalk(KalixWalkResult result, const pg_uuid_t *account)
  * The one lineage walker: follows parent_id from `start`, reading each
  * account through `lookup` (the backend cache, or the tables under a lock),
  * and fills chain (room for KALIX_LINEAGE_LIMIT ids) with [start, parent,
- * ..., payer].  The walk stops before the first missing or archived
+ * ..., payer] and, when it is not NULL, *first with what the source says of
+ * `start` itself.  The walk stops before the first missing or archived
  * ancestor, and appends a lineage the source already knows whole.  Returns
  * KALIX_WALK_OK, or why it stopped early (then chain is not a lineage).
  */
 KalixWalkResult
 KalixWalkLineage(const pg_uuid_t *start, KalixAccountLookup lookup,
-				 pg_uuid_t *chain, int *len)
+				 pg_uuid_t *chain, int *len, KalixAccount *first)
 {
 	const KalixAccount *cur = lookup(start);
 	pg_uuid_t	next;
 
+	if (first != NULL)
+		*first = *cur;
 	*len = 0;
 	chain[(*len)++] = *start;
 	while (cur->has_parent)
@@ -142,7 +145,7 @@ ComputeLineage(KalixAccount *entry)
 {
 	pg_uuid_t  *chain = palloc(KALIX_LINEAGE_LIMIT * sizeof(pg_uuid_t));
 	int			len;
-	KalixWalkResult result = KalixWalkLineage(&entry->id, CacheLookup, chain, &len);
+	KalixWalkResult result = KalixWalkLineage(&entry->id, CacheLookup, chain, &len, NULL);
 	pg_uuid_t  *lineage;
 
 	if (result != KALIX_WALK_OK)
@@ -193,6 +196,18 @@ LineageEntry(const pg_uuid_t *account)
 		if (attempt > 0 || KalixCacheIsValid())
 			KalixReportCorruptWalk(result, account);
 	}
+}
+
+/*
+ * The payer of an account as the backend cache knows it: the write path's
+ * first guess of the tree to lock, checked after the lock.
+ */
+void
+KalixCachedPayer(const pg_uuid_t *account, pg_uuid_t *payer)
+{
+	KalixAccount *entry = LineageEntry(account);
+
+	*payer = entry->lineage[entry->lineage_len - 1];
 }
 
 /* Position of an account in a computed lineage; -1 when it is not in it. */

@@ -41,17 +41,12 @@ RoleArgument(FunctionCallInfo fcinfo, int n, const char *name)
 	return KalixRoleFromEnum(PG_GETARG_OID(n));
 }
 
-/* Raises unless a login with this id exists. */
+/* Raises unless a login with this id exists (the backend cache knows). */
 static void
 RequireLoginExists(const pg_uuid_t *login)
 {
-	static KalixStatement find = {
-		"SELECT 1 FROM kalix.logins l WHERE l.id OPERATOR(pg_catalog.=) $1",
-		1, {UUIDOID}, NULL
-	};
-	Datum		values[1] = {UUIDPGetDatum(login)};
-
-	if (KalixExecute(&find, values, NULL) == 0)
+	KalixCacheBegin();
+	if (!KalixLoginExists(login))
 		KalixRaiseNoSuchLogin(login);
 }
 

@@ -10,7 +10,8 @@
  * since it has no parent) and the parent's root; unlink_child, archive and
  * create_account(child) the root of their account's tree -- in id order, by
  * updating the row without changing it (UPDATE kalix.accounts SET parent_id
- * = parent_id).  Then it walks the lineages again: a root can change while
+ * = parent_id), taking the roots the backend cache names as its first
+ * guess.  Then it walks the lineages in the table: a root can change while
  * we wait (the tree was linked under another one, or split by an unlink),
  * and a new root is locked too, until every account's root is held.  Only
  * then are the checks made, on fresh reads of the tables: the caller's role
@@ -63,9 +64,10 @@
 /* Most accounts one change locks the trees of. */
 #define MAX_TREE_ACCOUNTS 2
 
-/* An account's lineage read from the table. */
+/* An account's lineage read from the table, and its own row. */
 typedef struct FreshLineage
 {
+	KalixAccount self;			/* exists, archived, has_parent, parent_id */
 	int			len;
 	pg_uuid_t	chain[KALIX_LINEAGE_LIMIT];
 } FreshLineage;
@@ -118,7 +120,8 @@ FreshLookup(const pg_uuid_t *id)
 static void
 ReadLineage(const pg_uuid_t *account, FreshLineage *out)
 {
-	KalixWalkResult result = KalixWalkLineage(account, FreshLookup, out->chain, &out->len);
+	KalixWalkResult result = KalixWalkLineage(account, FreshLookup, out->chain, &out->len,
+											  &out->self);
 
 	if (result != KALIX_WALK_OK)
 		KalixReportCorruptWalk(result, account);
@@ -140,7 +143,9 @@ LockRoot(const pg_uuid_t *root)
 
 /*
  * Locks the trees of n accounts (their roots, in id order) and returns
- * their lineages read after the locks, once every root is one we hold.
+ * their lineages read after the locks, once every root is one we hold.  The
+ * first roots locked are the backend cache's guess; the walks after each
+ * lock read the table.
  */
 static void
 LockTrees(int n, const pg_uuid_t *accounts, FreshLineage *lineages)
@@ -149,21 +154,26 @@ LockTrees(int n, const pg_uuid_t *accounts, FreshLineage *lineages)
 	int			nlocked = 0;
 
 	Assert(n <= MAX_TREE_ACCOUNTS);
-	for (;;)
+	for (int round = 0;; round++)
 	{
 		pg_uuid_t	wanted[MAX_TREE_ACCOUNTS];
 		int			nwanted = 0;
 
 		for (int i = 0; i < n; i++)
 		{
-			const pg_uuid_t *root;
+			pg_uuid_t	root;
 
-			ReadLineage(&accounts[i], &lineages[i]);
-			root = &lineages[i].chain[lineages[i].len - 1];
-			if (!UuidIn(root, locked, nlocked) && !UuidIn(root, wanted, nwanted))
-				wanted[nwanted++] = *root;
+			if (round == 0)
+				KalixCachedPayer(&accounts[i], &root);
+			else
+			{
+				ReadLineage(&accounts[i], &lineages[i]);
+				root = lineages[i].chain[lineages[i].len - 1];
+			}
+			if (!UuidIn(&root, locked, nlocked) && !UuidIn(&root, wanted, nwanted))
+				wanted[nwanted++] = root;
 		}
-		if (nwanted == 0)
+		if (nwanted == 0 && round > 0)
 			break;
 		qsort(wanted, nwanted, sizeof(pg_uuid_t), UuidCmp);
 		locked = locked ? repalloc(locked, (nlocked + nwanted) * sizeof(pg_uuid_t))
@@ -198,7 +208,7 @@ KalixLockForNewChild(const pg_uuid_t *parent)
 	FreshLineage *lineage = palloc(sizeof(FreshLineage));
 
 	LockTrees(1, parent, lineage);
-	if (FreshLookup(parent)->archived)
+	if (lineage->self.archived)
 		KalixRaiseArchived(parent);
 	if (lineage->len + 1 > kalix_max_depth)
 		KalixRaiseChildTooDeep(parent, lineage->len + 1);
@@ -277,7 +287,6 @@ kalix_link_child(PG_FUNCTION_ARGS)
 	pg_uuid_t  *child = &ids[0];
 	pg_uuid_t  *parent = &ids[1];
 	FreshLineage *lineages;
-	const KalixAccount *row;
 	const pg_uuid_t *payer;
 	int			height;
 	Datum		values[2];
@@ -298,17 +307,12 @@ kalix_link_child(PG_FUNCTION_ARGS)
 	/* From here on every read sees the trees as the last change left them. */
 	if (KalixLockedRole(child) < KALIX_ROLE_ADMIN || KalixLockedRole(parent) < KALIX_ROLE_ADMIN)
 		KalixRaiseCannotLink(child, parent);
-	if (FreshLookup(child)->archived)
+	if (lineages[0].self.archived)
 		KalixRaiseArchived(child);
-	if (FreshLookup(parent)->archived)
+	if (lineages[1].self.archived)
 		KalixRaiseArchived(parent);
-	row = FreshLookup(child);
-	if (row->has_parent)
-	{
-		pg_uuid_t	old_parent = row->parent_id;
-
-		KalixRaiseHasParent(child, &old_parent);
-	}
+	if (lineages[0].self.has_parent)
+		KalixRaiseHasParent(child, &lineages[0].self.parent_id);
 	if (UuidIn(child, lineages[1].chain, lineages[1].len))
 		KalixRaiseWouldCycle(child, parent);
 	payer = &lineages[1].chain[lineages[1].len - 1];
@@ -345,7 +349,6 @@ kalix_unlink_child(PG_FUNCTION_ARGS)
 	bool		has_parent;
 	KalixAccount *cached;
 	FreshLineage *lineage;
-	const KalixAccount *row;
 	Datum		values[1];
 	StringInfoData detail;
 
@@ -365,10 +368,9 @@ kalix_unlink_child(PG_FUNCTION_ARGS)
 	lineage = palloc(sizeof(FreshLineage));
 	LockTrees(1, &child, lineage);
 	/* Read again: the parent may have changed while we waited. */
-	row = FreshLookup(&child);
-	if (!row->has_parent)
+	if (!lineage->self.has_parent)
 		KalixRaiseNoParent(&child);
-	old_parent = row->parent_id;
+	old_parent = lineage->self.parent_id;
 	if (KalixLockedRole(&child) < KALIX_ROLE_ADMIN && KalixLockedRole(&old_parent) < KALIX_ROLE_ADMIN)
 		KalixRaiseCannotUnlink(&child);
 

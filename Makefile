@@ -3,14 +3,24 @@
 
 EXTENSION = kalix_accounts kalix_npi
 MODULE_big = kalix_accounts
-OBJS = src/kalix.o src/uuid.o src/guc.o src/cache.o src/identity.o src/isolation.o src/lint.o src/npi.o src/npi_parse.o src/hierarchy.o src/write.o
+# One line per concern, so that additions merge cleanly.
+OBJS = src/kalix.o src/uuid.o src/guc.o src/cache.o src/identity.o src/write.o
+OBJS += src/errors.o src/access.o
+OBJS += src/accounts.o src/members.o src/tree.o src/hierarchy.o src/unarchive.o src/billing.o
+OBJS += src/invitations.o src/logins.o
+OBJS += src/isolation.o src/lint.o
+OBJS += src/account_npis.o src/npi.o src/npi_parse.o
 DATA = $(wildcard kalix_accounts--*.sql) kalix_accounts--1.0.control $(wildcard kalix_npi--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 DOCS = README.md CHANGELOG.md
 
-REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint kalix_npi npi hierarchy isolation_attacks install
+REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint
+REGRESS += kalix_npi npi hierarchy isolation_attacks install errors team_lifecycle
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
-ISOLATION = revoke_membership revoke_recheck rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary
+ISOLATION = revoke_membership revoke_recheck rollback_switch
+ISOLATION += team_copy_users team_remove_member team_last_owner
+ISOLATION += hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive hierarchy_disjoint
+ISOLATION += npi_primary invitation_accept_race unarchive_race
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 
 # PGVERSION=17 picks Debian's /usr/lib/postgresql/17; PG_CONFIG names any other.

@@ -222,165 +222,30 @@ $$;
 REVOKE EXECUTE ON FUNCTION kalix.write_audit(text, uuid, jsonb) FROM PUBLIC;
 COMMENT ON FUNCTION kalix.write_audit(text, uuid, jsonb) IS 'internal: appends a row to kalix.audit_log';
 
--- Internal: the current login; raises when there is none.
-CREATE FUNCTION kalix.require_login() RETURNS uuid
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.current_login();
-BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no current login'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Set kalix.current_login, or create a login whose db_role is the current role.';
-    END IF;
-    RETURN me;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.require_login() FROM PUBLIC;
-COMMENT ON FUNCTION kalix.require_login() IS 'internal: the current login; raises when there is none';
-
 ------------------------------------------------------------------------------
 -- Logins and accounts
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION kalix.create_login(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
 RETURNS uuid
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    clean_email text := pg_catalog.btrim(email, E' \t\n\r\f\x0B');
-    new_id uuid;
-BEGIN
-    PERFORM kalix.require_argument(email, 'email');
-    IF clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
-        RAISE EXCEPTION 'invalid email address "%"', email
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'An email address has one "@" with text on both sides and no blanks.';
-    END IF;
-    IF db_role IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = db_role) THEN
-        RAISE EXCEPTION 'role "%" does not exist', db_role
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    IF EXISTS (SELECT 1 FROM kalix.logins l WHERE lower(l.email) = lower(clean_email)) THEN
-        RAISE EXCEPTION 'a login with email "%" already exists', clean_email
-            USING ERRCODE = 'unique_violation',
-                  DETAIL = 'Emails are unique regardless of case.';
-    END IF;
-    IF db_role IS NOT NULL AND EXISTS (SELECT 1 FROM kalix.logins l, pg_catalog.pg_roles r
-                                       WHERE r.rolname = create_login.db_role AND l.db_role OPERATOR(pg_catalog.=) r.oid) THEN
-        RAISE EXCEPTION 'role "%" already has a login', db_role
-            USING ERRCODE = 'unique_violation',
-                  DETAIL = 'A database role is the login of at most one person.';
-    END IF;
-    INSERT INTO kalix.logins (email, display_name, db_role)
-    VALUES (clean_email, create_login.display_name,
-            (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = create_login.db_role))
-    RETURNING id INTO new_id;
-    PERFORM kalix.write_audit('create_login', NULL,
-        jsonb_build_object('login_id', new_id, 'email', clean_email, 'db_role', create_login.db_role));
-    RETURN new_id;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_create_login';
 REVOKE EXECUTE ON FUNCTION kalix.create_login(text, text, name) FROM PUBLIC;
 COMMENT ON FUNCTION kalix.create_login(text, text, name) IS 'creates a login; db_role maps a database role to it';
 
 CREATE FUNCTION kalix.my_accounts()
 RETURNS TABLE (account_id uuid, name text, role kalix.account_role, parent_id uuid, is_current boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE C STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.current_login();
-    -- the setting as seen now ('' once a transaction-scoped choice lapsed)
-    chosen text := current_setting('kalix.current_account');
-BEGIN
-    RETURN QUERY
-        SELECT a.id, a.name, m.role, a.parent_id, a.id::text = chosen
-        FROM kalix.memberships m
-        JOIN kalix.accounts a ON a.id = m.account_id
-        WHERE m.login_id = me AND a.archived_at IS NULL
-        ORDER BY a.name, a.id;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_my_accounts';
 COMMENT ON FUNCTION kalix.my_accounts() IS 'the current login''s unarchived accounts, by name (the Switch tab)';
 
 CREATE FUNCTION kalix.create_account(name text, child boolean DEFAULT false, copy_users boolean DEFAULT false)
 RETURNS uuid
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.require_login();
-    -- trimmed of every kind of white space, not only blanks
-    clean_name text := pg_catalog.btrim(create_account.name, E' \t\n\r\f\x0B');
-    current uuid;
-    my_role kalix.account_role;
-    new_id uuid;
-    copied bigint := 0;
-    above record;
-BEGIN
-    IF clean_name IS NULL OR clean_name = '' THEN
-        RAISE EXCEPTION 'account name must not be empty'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF length(clean_name) > 200 THEN
-        RAISE EXCEPTION 'account name "%..." is too long', left(clean_name, 20)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('An account name has at most 200 characters; this one has %s.', length(clean_name));
-    END IF;
-    IF coalesce(child, false) OR coalesce(copy_users, false) THEN
-        current := kalix.current_account();
-        IF current IS NULL THEN
-            RAISE EXCEPTION 'no current account'
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = 'A child account and copied users come from the current account.',
-                      HINT = 'Switch to that account first with kalix.switch_account().';
-        END IF;
-        my_role := kalix.current_account_role();
-        IF my_role < 'admin' THEN
-            RAISE EXCEPTION 'permission denied to create a child of or copy users from account "%"', current
-                USING ERRCODE = 'insufficient_privilege',
-                      DETAIL = 'Only an admin or owner of the current account may do that.';
-        END IF;
-    END IF;
-    IF child THEN
-        -- Serialised with link_child and archive_account; see kalix.hierarchy_lock.
-        PERFORM kalix.lock_hierarchy();
-        IF (SELECT a.archived_at FROM kalix.accounts a WHERE a.id = current) IS NOT NULL THEN
-            RAISE EXCEPTION 'account "%" is archived', current
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = 'Archived accounts can neither become nor get child accounts.';
-        END IF;
-        SELECT * INTO above FROM kalix.lineage_fresh(current, NULL);
-        IF above.len + 1 > current_setting('kalix.max_depth')::integer THEN
-            RAISE EXCEPTION 'a child of account "%" would make a lineage of % accounts', current, above.len + 1
-                USING ERRCODE = 'program_limit_exceeded',
-                      DETAIL = format('kalix.max_depth allows at most %s accounts in a lineage.',
-                                      current_setting('kalix.max_depth'));
-        END IF;
-    END IF;
-
-    INSERT INTO kalix.accounts (name, parent_id, created_by)
-    VALUES (clean_name, CASE WHEN child THEN current END, me)
-    RETURNING id INTO new_id;
-    INSERT INTO kalix.memberships (account_id, login_id, role) VALUES (new_id, me, 'owner');
-    IF copy_users THEN
-        INSERT INTO kalix.memberships (account_id, login_id, role)
-        SELECT new_id, m.login_id, m.role
-        FROM kalix.memberships m
-        WHERE m.account_id = current AND m.login_id <> me;
-        GET DIAGNOSTICS copied = ROW_COUNT;
-    END IF;
-    PERFORM kalix.write_audit('create_account', new_id,
-        jsonb_build_object('name', clean_name, 'parent_id', CASE WHEN child THEN current END,
-                           'copied_from', CASE WHEN copy_users THEN current END,
-                           'copied_users', copied));
-    RETURN new_id;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_create_account';
 COMMENT ON FUNCTION kalix.create_account(text, boolean, boolean) IS 'creates an account owned by the current login, optionally a child of and with the users of the current account';
 
 ------------------------------------------------------------------------------
@@ -454,140 +319,9 @@ CREATE EVENT TRIGGER kalix_guard_isolation_ddl ON ddl_command_start
 --     touch owners (an admin may change or remove other admins and itself);
 --   * the last owner of an account can be neither demoted nor removed.
 --
--- Every function that changes an account's memberships first locks the
--- account row FOR NO KEY UPDATE (kalix.require_admin).  That serialises all
--- membership changes of one account, so in READ COMMITTED each later
--- statement reads what a concurrent change committed: two owners demoting or
--- removing each other run one after the other, and the second sees the first's
--- result.  NO KEY UPDATE rather than UPDATE keeps foreign-key checks of
--- application tables referencing the account from waiting.  The owners'
--- membership rows are locked as well when they are counted, so a REPEATABLE
--- READ transaction whose snapshot missed a concurrent owner change fails with
--- a serialization error instead of counting stale owners.
+-- The functions are C (src/members.c, src/accounts.c); src/access.c explains
+-- their locks: the account row FOR NO KEY UPDATE, then the membership.
 ------------------------------------------------------------------------------
-
--- Internal: locks nothing or the account row, then returns the current login's
--- role there if it may administer it; raises otherwise.
-CREATE FUNCTION kalix.require_admin(account uuid, doing text, lock_account boolean)
-RETURNS kalix.account_role
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.require_login();
-    archived timestamptz;
-    my_role kalix.account_role;
-BEGIN
-    IF lock_account THEN
-        SELECT a.archived_at INTO archived
-        FROM kalix.accounts a WHERE a.id = account
-        FOR NO KEY UPDATE;
-        -- a new statement, hence (in READ COMMITTED) a snapshot taken after the lock
-        IF FOUND THEN
-            SELECT m.role INTO my_role
-            FROM kalix.memberships m
-            WHERE m.account_id = account
-              AND m.login_id = me
-            FOR SHARE;
-        END IF;
-    ELSE
-        SELECT a.archived_at, m.role INTO archived, my_role
-        FROM kalix.accounts a
-        JOIN kalix.memberships m ON m.account_id = a.id
-        WHERE a.id = account AND m.login_id = me;
-    END IF;
-    IF my_role IS NULL THEN
-        RAISE EXCEPTION 'permission denied for account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The current login is not a member of this account.';
-    END IF;
-    IF archived IS NOT NULL THEN
-        RAISE EXCEPTION 'account "%" is archived', account
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'An archived account can no longer be worked in.';
-    END IF;
-    IF my_role < 'admin'::kalix.account_role THEN
-        RAISE EXCEPTION 'permission denied for account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('Only an admin or owner of the account may %s.', doing);
-    END IF;
-    RETURN my_role;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.require_admin(uuid, text, boolean) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.require_admin(uuid, text, boolean) IS 'internal: the current login''s role in an account it administers, optionally locking the account row; raises otherwise';
-
--- Internal: refuses to grant a role above the granter's own.
-CREATE FUNCTION kalix.check_grantable(account uuid, granted kalix.account_role, my_role kalix.account_role)
-RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF granted > my_role THEN
-        RAISE EXCEPTION 'permission denied to grant role "%" in account "%"', granted, account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('The current login is an %s of this account and can grant roles up to %s.', my_role, my_role);
-    END IF;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.check_grantable(uuid, kalix.account_role, kalix.account_role) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.check_grantable(uuid, kalix.account_role, kalix.account_role) IS 'internal: raises when a role above the granter''s own is granted';
-
--- Internal: locks a login's membership row and returns its role; raises when there is none.
-CREATE FUNCTION kalix.lock_membership(account uuid, login uuid)
-RETURNS kalix.account_role
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    old_role kalix.account_role;
-BEGIN
-    SELECT m.role INTO old_role
-    FROM kalix.memberships m
-    WHERE m.account_id = account AND m.login_id = login
-    FOR UPDATE;
-    IF FOUND THEN
-        RETURN old_role;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM kalix.logins l WHERE l.id = login) THEN
-        RAISE EXCEPTION 'login "%" does not exist', login
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    RAISE EXCEPTION 'login "%" is not a member of account "%"', login, account
-        USING ERRCODE = 'undefined_object',
-              HINT = 'Add it with kalix.add_member().';
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.lock_membership(uuid, uuid) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.lock_membership(uuid, uuid) IS 'internal: locks a membership row and returns its role; raises when the login is not a member';
-
--- Internal: refuses to demote or remove the last owner of an account.
-CREATE FUNCTION kalix.keep_an_owner(account uuid, login uuid)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    owners bigint;
-BEGIN
-    -- The caller holds the account row lock; locking the owners' rows makes a
-    -- stale REPEATABLE READ snapshot fail rather than miscount.
-    SELECT count(*) INTO owners
-    FROM (SELECT 1 FROM kalix.memberships m
-          WHERE m.account_id = account
-            AND m.role = 'owner'::kalix.account_role
-          FOR UPDATE) o;
-    IF owners <= 1 THEN
-        RAISE EXCEPTION 'login "%" is the last owner of account "%"', login, account
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'An account always keeps at least one owner.',
-                  HINT = 'Make another member an owner first.';
-    END IF;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.keep_an_owner(uuid, uuid) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.keep_an_owner(uuid, uuid) IS 'internal: raises when an owner about to be demoted or removed is the account''s last one';
 
 -- Internal: raises null_value_not_allowed naming the argument when it is NULL.
 CREATE FUNCTION kalix.require_argument(value anyelement, argument text)
@@ -607,202 +341,38 @@ COMMENT ON FUNCTION kalix.require_argument(anyelement, text) IS 'internal: raise
 
 CREATE FUNCTION kalix.add_member(account uuid, login uuid, role kalix.account_role DEFAULT 'member')
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    my_role kalix.account_role;
-    old_role kalix.account_role;
-BEGIN
-    PERFORM kalix.require_argument(add_member.account, 'account');
-    PERFORM kalix.require_argument(add_member.login, 'login');
-    PERFORM kalix.require_argument(add_member.role, 'role');
-    my_role := kalix.require_admin(add_member.account, 'manage its members', true);
-    PERFORM kalix.check_grantable(add_member.account, add_member.role, my_role);
-    IF NOT EXISTS (SELECT 1 FROM kalix.logins l WHERE l.id = add_member.login) THEN
-        RAISE EXCEPTION 'login "%" does not exist', add_member.login
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    INSERT INTO kalix.memberships (account_id, login_id, role)
-    VALUES (add_member.account, add_member.login, add_member.role)
-    ON CONFLICT (account_id, login_id) DO NOTHING;
-    IF NOT FOUND THEN
-        SELECT m.role INTO old_role FROM kalix.memberships m
-        WHERE m.account_id = add_member.account AND m.login_id = add_member.login;
-        RAISE EXCEPTION 'login "%" is already a member of account "%"', add_member.login, add_member.account
-            USING ERRCODE = 'unique_violation',
-                  DETAIL = format('Its role there is %s.', old_role),
-                  HINT = 'Change its role with kalix.set_member_role().';
-    END IF;
-    PERFORM kalix.write_audit('add_member', add_member.account,
-        jsonb_build_object('login_id', add_member.login, 'role', add_member.role));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_add_member';
 COMMENT ON FUNCTION kalix.add_member(uuid, uuid, kalix.account_role) IS 'makes a login a member of an account (admin; roles up to one''s own)';
 
 CREATE FUNCTION kalix.set_member_role(account uuid, login uuid, role kalix.account_role)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    my_role kalix.account_role;
-    old_role kalix.account_role;
-BEGIN
-    PERFORM kalix.require_argument(set_member_role.account, 'account');
-    PERFORM kalix.require_argument(set_member_role.login, 'login');
-    PERFORM kalix.require_argument(set_member_role.role, 'role');
-    my_role := kalix.require_admin(set_member_role.account, 'manage its members', true);
-    PERFORM kalix.check_grantable(set_member_role.account, set_member_role.role, my_role);
-    old_role := kalix.lock_membership(set_member_role.account, set_member_role.login);
-    IF old_role > my_role THEN
-        RAISE EXCEPTION 'permission denied to change the role of login "%" in account "%"',
-                set_member_role.login, set_member_role.account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The login is an owner; only an owner may change the role of an owner.';
-    END IF;
-    IF old_role = set_member_role.role THEN
-        RETURN;
-    END IF;
-    IF old_role = 'owner' THEN
-        PERFORM kalix.keep_an_owner(set_member_role.account, set_member_role.login);
-    END IF;
-    UPDATE kalix.memberships m SET role = set_member_role.role
-    WHERE m.account_id = set_member_role.account AND m.login_id = set_member_role.login;
-    PERFORM kalix.write_audit('set_member_role', set_member_role.account,
-        jsonb_build_object('login_id', set_member_role.login, 'old_role', old_role,
-                           'new_role', set_member_role.role));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_set_member_role';
 COMMENT ON FUNCTION kalix.set_member_role(uuid, uuid, kalix.account_role) IS 'changes a member''s role (admin; roles up to one''s own; the last owner stays)';
 
 CREATE FUNCTION kalix.remove_member(account uuid, login uuid)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    my_role kalix.account_role;
-    old_role kalix.account_role;
-BEGIN
-    PERFORM kalix.require_argument(remove_member.account, 'account');
-    PERFORM kalix.require_argument(remove_member.login, 'login');
-    my_role := kalix.require_admin(remove_member.account, 'manage its members', true);
-    old_role := kalix.lock_membership(remove_member.account, remove_member.login);
-    IF old_role > my_role THEN
-        RAISE EXCEPTION 'permission denied to remove login "%" from account "%"',
-                remove_member.login, remove_member.account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The login is an owner; only an owner may remove an owner.';
-    END IF;
-    IF old_role = 'owner' THEN
-        PERFORM kalix.keep_an_owner(remove_member.account, remove_member.login);
-    END IF;
-    DELETE FROM kalix.memberships m
-    WHERE m.account_id = remove_member.account AND m.login_id = remove_member.login;
-    PERFORM kalix.write_audit('remove_member', remove_member.account,
-        jsonb_build_object('login_id', remove_member.login, 'old_role', old_role));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_remove_member';
 COMMENT ON FUNCTION kalix.remove_member(uuid, uuid) IS 'removes a login from an account (admin; only owners remove owners; the last owner stays)';
 
 CREATE FUNCTION kalix.copy_users(source uuid, target uuid)
 RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    my_role kalix.account_role;
-    added integer;
-    members jsonb;
-BEGIN
-    PERFORM kalix.require_argument(copy_users.source, 'source');
-    PERFORM kalix.require_argument(copy_users.target, 'target');
-    IF copy_users.source = copy_users.target THEN
-        RAISE EXCEPTION 'cannot copy the users of account "%" into itself', copy_users.source
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    PERFORM kalix.require_admin(copy_users.source, 'copy its users', false);
-    my_role := kalix.require_admin(copy_users.target, 'copy users into it', true);
-    -- The target's lock serialises concurrent copies; ON CONFLICT leaves every
-    -- existing membership (also one a concurrent transaction just made) alone.
-    WITH inserted AS (
-        INSERT INTO kalix.memberships AS m (account_id, login_id, role)
-        SELECT copy_users.target, s.login_id, LEAST(s.role, my_role)
-        FROM kalix.memberships s
-        WHERE s.account_id = copy_users.source
-        ON CONFLICT (account_id, login_id) DO NOTHING
-        RETURNING m.login_id, m.role
-    )
-    SELECT count(*), jsonb_agg(jsonb_build_object('login_id', i.login_id, 'role', i.role) ORDER BY i.login_id)
-    INTO added, members
-    FROM inserted i;
-    IF added > 0 THEN
-        PERFORM kalix.write_audit('copy_users', copy_users.target,
-            jsonb_build_object('source_id', copy_users.source, 'added', added, 'members', members));
-    END IF;
-    RETURN added;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_copy_users';
 COMMENT ON FUNCTION kalix.copy_users(uuid, uuid) IS 'adds the source account''s members missing in the target, roles capped at the caller''s; returns how many were added';
 
 CREATE FUNCTION kalix.update_account(account uuid, name text DEFAULT NULL, settings jsonb DEFAULT NULL,
                                      branding jsonb DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    clean_name text := pg_catalog.btrim(update_account.name, E' \t\n\r\f\x0B');
-    old record;
-    changes jsonb := '{}';
-BEGIN
-    PERFORM kalix.require_argument(update_account.account, 'account');
-    PERFORM kalix.require_admin(update_account.account, 'change it', true);
-    IF update_account.name IS NOT NULL AND clean_name = '' THEN
-        RAISE EXCEPTION 'account name must not be empty'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF length(clean_name) > 200 THEN
-        RAISE EXCEPTION 'account name "%..." is too long', left(clean_name, 20)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('An account name has at most 200 characters; this one has %s.', length(clean_name));
-    END IF;
-    IF jsonb_typeof(update_account.settings) <> 'object' THEN
-        RAISE EXCEPTION 'account settings must be a JSON object, not %', jsonb_typeof(update_account.settings)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'Settings and branding are JSON objects of keys and values.';
-    END IF;
-    IF jsonb_typeof(update_account.branding) <> 'object' THEN
-        RAISE EXCEPTION 'account branding must be a JSON object, not %', jsonb_typeof(update_account.branding)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'Settings and branding are JSON objects of keys and values.';
-    END IF;
-
-    SELECT a.name, a.settings, a.branding INTO old
-    FROM kalix.accounts a WHERE a.id = update_account.account;
-    IF clean_name <> old.name THEN
-        changes := changes || jsonb_build_object('name', jsonb_build_object('old', old.name, 'new', clean_name));
-    END IF;
-    IF update_account.settings <> old.settings THEN
-        changes := changes || jsonb_build_object('settings',
-            jsonb_build_object('old', old.settings, 'new', update_account.settings));
-    END IF;
-    IF update_account.branding <> old.branding THEN
-        changes := changes || jsonb_build_object('branding',
-            jsonb_build_object('old', old.branding, 'new', update_account.branding));
-    END IF;
-    IF changes = '{}' THEN
-        RETURN;
-    END IF;
-    UPDATE kalix.accounts a
-    SET name = coalesce(clean_name, a.name),
-        settings = coalesce(update_account.settings, a.settings),
-        branding = coalesce(update_account.branding, a.branding)
-    WHERE a.id = update_account.account;
-    PERFORM kalix.write_audit('update_account', update_account.account, changes);
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_update_account';
 COMMENT ON FUNCTION kalix.update_account(uuid, text, jsonb, jsonb) IS 'changes an account''s name, settings or branding (admin); NULL leaves a field unchanged';
 
 ------------------------------------------------------------------------------
@@ -849,215 +419,33 @@ CREATE POLICY account_npis_of_member ON kalix.account_npis FOR SELECT
 GRANT SELECT ON kalix.account_npis TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('kalix.account_npis', '');
 
--- Internal: raises unless the current login is an admin or owner of an
--- unarchived account; locks the account row so that concurrent NPI changes
--- of one account (and its archiving) take turns.
-CREATE FUNCTION kalix.check_npi_admin(account uuid) RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    my_role kalix.account_role := kalix.member_role(account);
-    archived timestamptz;
-BEGIN
-    PERFORM kalix.require_login();
-    IF my_role IS NULL THEN
-        RAISE EXCEPTION 'permission denied for account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The current login is not a member of this account.';
-    END IF;
-    IF my_role < 'admin' THEN
-        RAISE EXCEPTION 'permission denied to change the NPIs of account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an admin or owner of the account may change its NPIs.';
-    END IF;
-    SELECT a.archived_at INTO archived
-    FROM kalix.accounts a WHERE a.id OPERATOR(pg_catalog.=) account
-    FOR NO KEY UPDATE;
-    IF archived IS NOT NULL THEN
-        RAISE EXCEPTION 'account "%" is archived', account
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'The NPIs of an archived account can no longer be changed.';
-    END IF;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.check_npi_admin(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.check_npi_admin(uuid) IS 'internal: raises unless the current login may change the NPIs of the account';
-
 CREATE FUNCTION kalix.add_npi(account uuid, npi npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    clean_label text := nullif(pg_catalog.btrim(add_npi.label), '');
-    make_primary boolean := coalesce(add_npi.is_primary, false);
-    previous kalix.account_npis.npi%TYPE;
-BEGIN
-    IF account IS NULL OR npi IS NULL THEN
-        RAISE EXCEPTION 'account and NPI must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM kalix.check_npi_admin(account);
-    IF EXISTS (SELECT 1 FROM kalix.account_npis n
-               WHERE n.account_id = account
-                 AND n.npi::pg_catalog.int8 OPERATOR(pg_catalog.=) add_npi.npi::pg_catalog.int8) THEN
-        RAISE EXCEPTION 'NPI "%" is already registered for account "%"', npi, account
-            USING ERRCODE = 'unique_violation',
-                  HINT = 'To change its label or primary flag, remove it with kalix.remove_npi() and add it again.';
-    END IF;
-    IF make_primary THEN
-        -- The flag moves: the old primary stops being one in the same step.
-        UPDATE kalix.account_npis n SET is_primary = false
-        WHERE n.account_id = account AND n.is_primary
-        RETURNING n.npi INTO previous;
-    END IF;
-    INSERT INTO kalix.account_npis (account_id, npi, label, is_primary)
-    VALUES (account, npi, clean_label, make_primary);
-    PERFORM kalix.write_audit('add_npi', account,
-        jsonb_build_object('npi', npi::text, 'label', clean_label, 'is_primary', make_primary,
-                           'previous_primary', previous::text));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_add_npi';
 COMMENT ON FUNCTION kalix.add_npi(uuid, npi, text, boolean) IS 'registers an NPI for an account (admin); is_primary moves the primary flag to it';
 
 CREATE FUNCTION kalix.remove_npi(account uuid, npi npi)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    was_primary boolean;
-BEGIN
-    IF account IS NULL OR npi IS NULL THEN
-        RAISE EXCEPTION 'account and NPI must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM kalix.check_npi_admin(account);
-    DELETE FROM kalix.account_npis n
-    WHERE n.account_id = account
-      AND n.npi::pg_catalog.int8 OPERATOR(pg_catalog.=) remove_npi.npi::pg_catalog.int8
-    RETURNING n.is_primary INTO was_primary;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'NPI "%" is not registered for account "%"', npi, account
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    PERFORM kalix.write_audit('remove_npi', account,
-        jsonb_build_object('npi', npi::text, 'was_primary', was_primary));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_remove_npi';
 COMMENT ON FUNCTION kalix.remove_npi(uuid, npi) IS 'unregisters an NPI of an account (admin); removing the primary leaves the account without one';
 
 CREATE FUNCTION kalix.primary_npi(account uuid DEFAULT NULL) RETURNS npi
-LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+LANGUAGE C STABLE SECURITY DEFINER PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    target uuid := coalesce(account, kalix.current_account());
-    result kalix.account_npis.npi%TYPE;
-BEGIN
-    IF target IS NULL THEN
-        RETURN NULL;
-    END IF;
-    IF kalix.member_role(target) IS NULL THEN
-        RAISE EXCEPTION 'permission denied for account "%"', target
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The current login is not a member of this account.';
-    END IF;
-    SELECT n.npi INTO result
-    FROM kalix.account_npis n
-    WHERE n.account_id = target AND n.is_primary;
-    RETURN result;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_primary_npi';
 COMMENT ON FUNCTION kalix.primary_npi(uuid) IS 'the primary NPI of an account (default: the current one), NULL when it has none';
 
 ------------------------------------------------------------------------------
 -- Child accounts: hierarchy functions, linking, archiving, billing
 ------------------------------------------------------------------------------
 
--- Lock design.  Every change to the shape of the hierarchy -- link_child,
--- unlink_child, archive_account and create_account(child => true) -- first
--- updates the single row of kalix.hierarchy_lock (kalix.lock_hierarchy()).
--- The row lock serialises those changes: the second of two concurrent ones
--- waits until the first commits or rolls back, so two links that would
--- together close a cycle (A under B and B under A, or any longer ring), a
--- link under an account being archived, or two links that together exceed
--- kalix.max_depth can never both commit.  After the wait, its checks must see
--- the first one's result: under READ COMMITTED each later statement takes a
--- new snapshot; under REPEATABLE READ and SERIALIZABLE the update of a row
--- that a transaction committed after our snapshot fails with
--- serialization_failure, so a stale snapshot can never let a cycle through
--- (the application retries, as it must for any serialization failure).
--- After the lock the caller's role is checked again from the table with the
--- membership row locked FOR SHARE (kalix.locked_role), account row first and
--- memberships second as the team functions do, so a membership removed
--- meanwhile is not acted on and the two kinds of change never deadlock.
--- Reads (lineage() and the policies) take no lock: they use the backend cache.
-CREATE TABLE kalix.hierarchy_lock (
-    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    generation bigint NOT NULL DEFAULT 0
-);
-INSERT INTO kalix.hierarchy_lock DEFAULT VALUES;
-COMMENT ON TABLE kalix.hierarchy_lock IS 'one row, updated by every change to the account hierarchy to serialise those changes';
-ALTER TABLE kalix.hierarchy_lock ENABLE ROW LEVEL SECURITY;
-CREATE POLICY hierarchy_lock_public ON kalix.hierarchy_lock FOR SELECT USING (true);
-GRANT SELECT ON kalix.hierarchy_lock TO PUBLIC;
-
--- Internal: takes the hierarchy lock (see above) until the transaction ends.
-CREATE FUNCTION kalix.lock_hierarchy() RETURNS void
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    UPDATE kalix.hierarchy_lock SET generation = generation OPERATOR(pg_catalog.+) 1;
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.lock_hierarchy() FROM PUBLIC;
-COMMENT ON FUNCTION kalix.lock_hierarchy() IS 'internal: serialises changes to the account hierarchy until the transaction ends';
-
--- Internal: the current login's role in an account, read from the table after
--- the hierarchy lock with the membership row locked FOR SHARE, so that a
--- membership removed or changed meanwhile is seen (READ COMMITTED) or fails
--- the transaction with a serialization error (REPEATABLE READ).
-CREATE FUNCTION kalix.locked_role(account uuid) RETURNS kalix.account_role
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT m.role FROM kalix.memberships m
-    WHERE m.account_id OPERATOR(pg_catalog.=) account
-      AND m.login_id OPERATOR(pg_catalog.=) kalix.current_login()
-    FOR SHARE;
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.locked_role(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.locked_role(uuid) IS 'internal: the current login''s role in an account, its membership row locked';
-
--- Internal: the length of an account's lineage read from the table (not the
--- cache) with the statement's snapshot, whether `seek` is in it, and whether
--- it runs into a cycle of parent links (only direct writes can make one).
--- Stops after 1001 accounts.  A loop of primary-key lookups rather than a
--- recursive query, whose plan goes wrong while kalix.accounts has no
--- statistics yet (a bulk load followed by a link, as in a migration).
-CREATE FUNCTION kalix.lineage_fresh(account uuid, seek uuid,
-                                    OUT len integer, OUT has_seek boolean, OUT has_cycle boolean)
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    cur uuid := account;
-    seen uuid[] := '{}';
-BEGIN
-    len := 0;
-    has_seek := false;
-    WHILE cur IS NOT NULL AND len <= 1000 LOOP
-        len := len + 1;
-        seen := seen || cur;
-        has_seek := has_seek OR coalesce(cur = seek, false);
-        SELECT a.parent_id INTO cur FROM kalix.accounts a WHERE a.id = cur;
-    END LOOP;
-    has_cycle := cur IS NOT NULL AND (SELECT count(DISTINCT s) FROM unnest(seen) s) < len;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.lineage_fresh(uuid, uuid) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.lineage_fresh(uuid, uuid) IS 'internal: lineage length read from the table, for the checks of link_child and create_account';
+-- link_child, unlink_child, archive_account and create_account(child => true)
+-- are C; src/tree.c explains their locks: the root rows of the trees they
+-- change, never the whole database.
 
 -- lineage() has a form without arguments, so that the policies of inherited
 -- tables read (and EXPLAIN shows) "account_id = ANY (kalix.lineage())".
@@ -1101,170 +489,23 @@ COMMENT ON FUNCTION kalix.billed_accounts(uuid) IS 'the payer of the account (de
 
 CREATE FUNCTION kalix.link_child(child uuid, parent uuid)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.require_login();
-    max_depth integer := pg_catalog.current_setting('kalix.max_depth')::integer;
-    child_row kalix.accounts;
-    parent_row kalix.accounts;
-    above record;
-    below integer;
-    level uuid[];
-BEGIN
-    IF child IS NULL OR parent IS NULL THEN
-        RAISE EXCEPTION 'child and parent must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF child = parent THEN
-        RAISE EXCEPTION 'account "%" cannot be its own parent', child
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF coalesce(kalix.member_role(child) < 'admin' OR kalix.member_role(parent) < 'admin', true) THEN
-        RAISE EXCEPTION 'permission denied to link account "%" under account "%"', child, parent
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an admin or owner of both accounts may link them.';
-    END IF;
-
-    PERFORM kalix.lock_hierarchy();
-    -- From here on every read sees the hierarchy as the last change left it.
-    -- The child's row is locked before memberships, in the order the team
-    -- functions use, so that the two never deadlock.
-    SELECT * INTO child_row FROM kalix.accounts a WHERE a.id = child FOR NO KEY UPDATE;
-    IF coalesce(kalix.locked_role(child) < 'admin' OR kalix.locked_role(parent) < 'admin', true) THEN
-        RAISE EXCEPTION 'permission denied to link account "%" under account "%"', child, parent
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an admin or owner of both accounts may link them.';
-    END IF;
-    SELECT * INTO parent_row FROM kalix.accounts a WHERE a.id = parent;
-    IF child_row.archived_at IS NOT NULL OR parent_row.archived_at IS NOT NULL THEN
-        RAISE EXCEPTION 'account "%" is archived',
-                CASE WHEN child_row.archived_at IS NOT NULL THEN child ELSE parent END
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'Archived accounts can neither become nor get child accounts.';
-    END IF;
-    IF child_row.parent_id IS NOT NULL THEN
-        RAISE EXCEPTION 'account "%" already has a parent', child
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('Its parent is account %s.', child_row.parent_id),
-                  HINT = 'Call kalix.unlink_child() first to move it.';
-    END IF;
-    SELECT * INTO above FROM kalix.lineage_fresh(parent, child);
-    IF above.has_seek THEN
-        RAISE EXCEPTION 'linking account "%" under account "%" would create a cycle', child, parent
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Account %s is an ancestor of account %s.', child, parent);
-    END IF;
-    IF above.has_cycle THEN
-        RAISE EXCEPTION 'account "%" is in or below a cycle of parent links', parent
-            USING ERRCODE = 'data_corrupted',
-                  DETAIL = 'Following parent_id in kalix.accounts leads back to an account already passed.',
-                  HINT = 'kalix.accounts was changed without the kalix functions; repair parent_id by hand.';
-    END IF;
-    IF above.len > 1000 THEN
-        RAISE EXCEPTION 'lineage of account "%" is longer than 1000 accounts', parent
-            USING ERRCODE = 'program_limit_exceeded',
-                  HINT = 'kalix.accounts was changed without the kalix functions; repair parent_id by hand.';
-    END IF;
-    -- The height of child's subtree, counting child as 1, level by level.
-    below := 0;
-    level := ARRAY[child];
-    WHILE cardinality(level) > 0 AND below <= max_depth LOOP
-        below := below + 1;
-        SELECT coalesce(array_agg(a.id), '{}') INTO level
-        FROM kalix.accounts a WHERE a.parent_id = ANY (level);
-    END LOOP;
-    IF above.len + below > max_depth THEN
-        RAISE EXCEPTION 'linking account "%" under account "%" would make a lineage of % accounts', child, parent, above.len + below
-            USING ERRCODE = 'program_limit_exceeded',
-                  DETAIL = format('kalix.max_depth allows at most %s accounts in a lineage.', max_depth);
-    END IF;
-
-    UPDATE kalix.accounts a SET parent_id = parent WHERE a.id = child;
-    PERFORM kalix.write_audit('link_child', child, jsonb_build_object('parent_id', parent));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_link_child';
 COMMENT ON FUNCTION kalix.link_child(uuid, uuid) IS 'makes an independent account a child of another; admin of both';
 
 CREATE FUNCTION kalix.unlink_child(child uuid)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.require_login();
-    old_parent uuid;
-BEGIN
-    PERFORM kalix.require_argument(child, 'child');
-    SELECT a.parent_id INTO old_parent FROM kalix.accounts a WHERE a.id = child;
-    IF NOT (coalesce(kalix.member_role(child) >= 'admin', false)
-            OR coalesce(kalix.member_role(old_parent) >= 'admin', false)) THEN
-        RAISE EXCEPTION 'permission denied to unlink account "%"', child
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an admin or owner of the account or of its parent may unlink it.';
-    END IF;
-    PERFORM kalix.lock_hierarchy();
-    -- Read again: the parent may have changed while we waited for the lock.
-    SELECT a.parent_id INTO old_parent FROM kalix.accounts a WHERE a.id = child FOR NO KEY UPDATE;
-    IF old_parent IS NULL THEN
-        RAISE EXCEPTION 'account "%" has no parent', child
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'It is already independent.';
-    END IF;
-    IF NOT (coalesce(kalix.locked_role(child) >= 'admin', false)
-            OR coalesce(kalix.locked_role(old_parent) >= 'admin', false)) THEN
-        RAISE EXCEPTION 'permission denied to unlink account "%"', child
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an admin or owner of the account or of its parent may unlink it.';
-    END IF;
-    UPDATE kalix.accounts a SET parent_id = NULL WHERE a.id = child;
-    PERFORM kalix.write_audit('unlink_child', child, jsonb_build_object('parent_id', old_parent));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_unlink_child';
 COMMENT ON FUNCTION kalix.unlink_child(uuid) IS 'makes a child account independent; admin of the child or of its parent';
 
 CREATE FUNCTION kalix.archive_account(account uuid)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    me uuid := kalix.require_login();
-    archived timestamptz;
-    children bigint;
-BEGIN
-    PERFORM kalix.require_argument(account, 'account');
-    IF coalesce(kalix.member_role(account) < 'owner', true) THEN
-        RAISE EXCEPTION 'permission denied to archive account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an owner of the account may archive it.';
-    END IF;
-    PERFORM kalix.lock_hierarchy();
-    -- The account row before memberships, as in the team functions.
-    SELECT a.archived_at INTO archived FROM kalix.accounts a
-    WHERE a.id = archive_account.account FOR NO KEY UPDATE;
-    IF coalesce(kalix.locked_role(account) < 'owner', true) THEN
-        RAISE EXCEPTION 'permission denied to archive account "%"', account
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only an owner of the account may archive it.';
-    END IF;
-    IF archived IS NOT NULL THEN
-        RAISE EXCEPTION 'account "%" is already archived', account
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    SELECT count(*) INTO children FROM kalix.accounts a
-    WHERE a.parent_id = archive_account.account AND a.archived_at IS NULL;
-    IF children > 0 THEN
-        RAISE EXCEPTION 'account "%" has unarchived child accounts', account
-            USING ERRCODE = 'dependent_objects_still_exist',
-                  DETAIL = format('It has %s unarchived child account(s).', children),
-                  HINT = 'Archive or unlink its child accounts first.';
-    END IF;
-    UPDATE kalix.accounts a SET archived_at = now() WHERE a.id = archive_account.account;
-    PERFORM kalix.write_audit('archive_account', account, '{}');
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_archive_account';
 COMMENT ON FUNCTION kalix.archive_account(uuid) IS 'archives an account without unarchived children; owner';
 
 -- A security barrier keeps functions in a caller's WHERE clause from seeing
@@ -1282,3 +523,94 @@ CREATE VIEW kalix.account_tree WITH (security_barrier) AS
     WHERE a.archived_at IS NULL AND kalix.member_role(a.id) IS NOT NULL;
 COMMENT ON VIEW kalix.account_tree IS 'the caller''s unarchived accounts with their depth and path from the payer';
 GRANT SELECT ON kalix.account_tree TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- The team lifecycle: invitations, login updates, unarchiving, billing summary
+------------------------------------------------------------------------------
+
+-- An invitation brings a person into an account by email (src/invitations.c).
+-- Its token is shown once, by invite(); only the token's SHA-256 is kept, in
+-- kalix.invitation_tokens, which has no grant and no policy: no role that
+-- RLS applies to reads it, whatever is granted later, and kalix.invitations
+-- can be read by the account's admins without any column to hide.
+CREATE TABLE kalix.invitations (
+    id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    account_id  uuid NOT NULL REFERENCES kalix.accounts (id),
+    email       text NOT NULL,
+    role        kalix.account_role NOT NULL DEFAULT 'member',
+    invited_by  uuid NOT NULL REFERENCES kalix.logins (id),
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    expires_at  timestamptz NOT NULL,
+    accepted_at timestamptz,
+    accepted_by uuid REFERENCES kalix.logins (id),
+    revoked_at  timestamptz,
+    CONSTRAINT invitations_accepted_check
+        CHECK ((accepted_at IS NULL) OPERATOR(pg_catalog.=) (accepted_by IS NULL)),
+    CONSTRAINT invitations_closed_check CHECK (accepted_at IS NULL OR revoked_at IS NULL)
+);
+CREATE INDEX invitations_account_id_idx ON kalix.invitations (account_id);
+COMMENT ON TABLE kalix.invitations IS 'invitations to join an account, by email; the token is never stored';
+
+CREATE TABLE kalix.invitation_tokens (
+    invitation_id uuid PRIMARY KEY REFERENCES kalix.invitations (id) ON DELETE CASCADE,
+    token_hash    bytea NOT NULL,
+    CONSTRAINT invitation_tokens_token_hash_key UNIQUE (token_hash),
+    CONSTRAINT invitation_tokens_token_hash_check
+        CHECK (pg_catalog.length(token_hash) OPERATOR(pg_catalog.=) 32)
+);
+COMMENT ON TABLE kalix.invitation_tokens IS 'the SHA-256 of each open invitation''s token; readable by no role RLS applies to';
+
+ALTER TABLE kalix.invitations ENABLE ROW LEVEL SECURITY;
+-- Admins and owners of an account read its invitations.
+CREATE POLICY invitations_of_admin ON kalix.invitations FOR SELECT
+    USING (kalix.member_role(account_id) OPERATOR(pg_catalog.>=) 'admin'::kalix.account_role);
+GRANT SELECT ON kalix.invitations TO PUBLIC;
+-- No policy and no grant: fails closed even if someone grants SELECT.
+ALTER TABLE kalix.invitation_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE kalix.invitation_tokens FORCE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('kalix.invitations', '');
+SELECT pg_catalog.pg_extension_config_dump('kalix.invitation_tokens', '');
+
+CREATE FUNCTION kalix.invite(account uuid, email text, role kalix.account_role DEFAULT 'member',
+                             valid_for interval DEFAULT '7 days')
+RETURNS text
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_invite';
+COMMENT ON FUNCTION kalix.invite(uuid, text, kalix.account_role, interval) IS 'invites an email address into an account (admin; roles up to one''s own); returns the one-time token, shown only here';
+
+CREATE FUNCTION kalix.accept_invitation(token text)
+RETURNS uuid
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_accept_invitation';
+COMMENT ON FUNCTION kalix.accept_invitation(text) IS 'makes the current login a member as the invitation says (its email must match); one use; returns the account';
+
+CREATE FUNCTION kalix.revoke_invitation(invitation uuid)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_revoke_invitation';
+COMMENT ON FUNCTION kalix.revoke_invitation(uuid) IS 'revokes an open invitation (admin of its account); its token stops working';
+
+CREATE FUNCTION kalix.update_login(login uuid, email text DEFAULT NULL, display_name text DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_update_login';
+COMMENT ON FUNCTION kalix.update_login(uuid, text, text) IS 'changes a login''s email or display name (the login itself, or a role that may set kalix.current_login); NULL keeps a field';
+
+CREATE FUNCTION kalix.unarchive_account(account uuid)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_unarchive_account';
+COMMENT ON FUNCTION kalix.unarchive_account(uuid) IS 'unarchives an account whose parent is not archived; owner';
+
+CREATE FUNCTION kalix.billing_summary(payer uuid DEFAULT NULL)
+RETURNS TABLE (account_id uuid, name text, depth integer, members integer, npis integer)
+LANGUAGE C STABLE SECURITY DEFINER ROWS 10
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_billing_summary';
+COMMENT ON FUNCTION kalix.billing_summary(uuid) IS 'every account billed to the payer (default: the current account''s) with its member and NPI counts; admin of the payer';

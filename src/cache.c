@@ -46,16 +46,7 @@
 #include "utils/syscache.h"
 
 #include "kalix.h"
-
-/* Columns of the extension's tables, as kalix_accounts--1.0.sql creates them (1.1 keeps them). */
-#define Anum_accounts_id 1
-#define Anum_accounts_parent_id 3
-#define Anum_accounts_archived_at 8
-#define Anum_logins_id 1
-#define Anum_logins_db_role 4
-#define Anum_memberships_account_id 1
-#define Anum_memberships_login_id 2
-#define Anum_memberships_role 3
+#include "errors.h"
 
 /* Key of the membership hash. */
 typedef struct MemberKey
@@ -736,17 +727,11 @@ KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
 	if (entry->exists)
 		role = KalixMemberRole(account, login);
 	if (role == KALIX_ROLE_NONE && raise)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
-				 errdetail("The current login is not a member of this account.")));
+		KalixRaiseNotMember(account);
 	if (role != KALIX_ROLE_NONE && archived)
 	{
 		if (raise)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("account \"%s\" is archived", KalixUuidToCString(account)),
-					 errdetail("An archived account can no longer be worked in.")));
+			KalixRaiseArchived(account);
 		role = KALIX_ROLE_NONE;
 	}
 	return role;

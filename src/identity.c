@@ -32,6 +32,7 @@
 #include "utils/rls.h"
 
 #include "kalix.h"
+#include "errors.h"
 
 /* The identity of the running statement. */
 typedef struct IdentityMemo
@@ -52,17 +53,6 @@ typedef struct IdentityMemo
 static IdentityMemo memo;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
-
-/* Raises the error for using an account when there is no current login. */
-void
-KalixRaiseNoLogin(const pg_uuid_t *account)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
-			 errdetail("There is no current login."),
-			 errhint("Set kalix.current_login, or create a login whose db_role is the current role.")));
-}
 
 /*
  * Makes the memo describe the running statement.  First the cache takes in
@@ -121,7 +111,7 @@ CurrentAccount(pg_uuid_t *account, KalixRole *role)
 		if (has_account)
 		{
 			if (!memo.has_login)
-				KalixRaiseNoLogin(&id);
+				KalixRaiseNoLogin();
 			checked = KalixCheckAccess(&id, &memo.login, true);
 		}
 		memo.has_account = has_account;
@@ -230,7 +220,7 @@ kalix_switch_account(PG_FUNCTION_ARGS)
 
 	RefreshMemo();
 	if (!memo.has_login)
-		KalixRaiseNoLogin(account);
+		KalixRaiseNoLogin();
 	(void) KalixCheckAccess(account, &memo.login, true);
 
 	text = KalixUuidToCString(account);

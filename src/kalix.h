@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "compat.h"
+#include "tables.h"
 
 #include "storage/proc.h"
 #include "utils/uuid.h"
@@ -41,9 +42,6 @@ typedef struct KalixAccount
 	pg_uuid_t  *lineage;		/* [self, parent, ..., payer] */
 	struct KalixLineageIndex *lineage_index;	/* sorted, for long lineages */
 } KalixAccount;
-
-/* Longest lineage the walks accept; longer ones are taken for corruption. */
-#define KALIX_LINEAGE_LIMIT 1000
 
 /* The local transaction id of the running transaction. */
 #if PG_VERSION_NUM >= 170000
@@ -84,7 +82,6 @@ extern bool KalixCurrentLogin(pg_uuid_t *login);
 extern void KalixClearStaleSettings(void);
 
 /* identity.c: the identity of the running statement (uses guc.c, cache.c) */
-pg_noreturn extern void KalixRaiseNoLogin(const pg_uuid_t *account);
 extern void KalixInstallHooks(void);
 extern bool KalixStatementLogin(pg_uuid_t *login);
 extern bool KalixCurrentAccount(pg_uuid_t *account);

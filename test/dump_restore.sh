@@ -95,6 +95,10 @@ BEGIN
         EXECUTE \$q\$INSERT INTO kalix.account_npis (account_id, npi, label, is_primary)
                    VALUES ('00000000-0000-4000-8000-000000000001', '1234567893', 'main', true)\$q\$;
     END IF;
+    IF to_regclass('kalix.invitations') IS NOT NULL THEN
+        PERFORM kalix.invite((SELECT a.id FROM kalix.accounts a WHERE a.name = 'Fay Dietetics'),
+                             'guest@example.com');
+    END IF;
 END
 \$\$;
 SQL

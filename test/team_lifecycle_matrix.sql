@@ -28,7 +28,7 @@ INSERT INTO ids VALUES
     ('invitation', '1a1a0017-0000-4000-8000-000000000001', NULL);
 -- The application role has no login of its own.
 INSERT INTO kalix.logins (id, email, db_role)
-    SELECT id, name || '@life-matrix.example.com', db_role FROM ids
+    SELECT id, name || '@life-matrix.example.com', db_role::text::regrole FROM ids
     WHERE id::text LIKE 'feed%' AND name <> 'app';
 INSERT INTO kalix.accounts (id, name, parent_id, archived_at) VALUES
     ('acc00017-0000-4000-8000-000000000001', 'Matrix Clinic', NULL, NULL),

@@ -10,7 +10,8 @@
 #
 # Knobs: ROUNDS (5), CALLS (calls per round of the cheap functions, 3000),
 # COPIES (copy_users calls per round, 30), DURATION (seconds per round of the
-# 1-/2-client runs, 5), PG_CONFIG, WRITES_PORT (54339), RESULTS.  As root the
+# 1-/2-client runs, 5), PG_CONFIG, WRITES_PORT (54339), RESULTS, TREE (the
+# commit named in the results when git cannot tell).  As root the
 # cluster runs as the postgres OS user.  For the 1.0/1.1 comparison the
 # server is pinned to core 1 and pgbench to core 0; for the 1-/2-client runs
 # the server may use both cores.
@@ -73,8 +74,8 @@ owner=b0000000-0000-4000-8000-000000000001
 P=b0000000-0000-4000-8000-0000000000a4
 M=b0000000-0000-4000-8000-0000000000b1
 S=b0000000-0000-4000-8000-0000000000c1
-pool=$((ROUNDS * CALLS + 100))
-targets=$((ROUNDS * COPIES + 10))
+pool=$((2 * ROUNDS * CALLS + 100))
+targets=$((2 * ROUNDS * COPIES + 10))
 
 load() {  # load DB VERSION
     "$bindir/createdb" "$1"
@@ -112,6 +113,27 @@ CREATE SEQUENCE bench_login_seq;
 CREATE SEQUENCE bench_target_seq;
 CREATE TABLE bench_root (k integer PRIMARY KEY, id uuid NOT NULL);
 INSERT INTO bench_root VALUES (0, 'b0000000-0000-4000-8000-0000000000d4'), (1, 'b0000000-0000-4000-8000-0000000000e4');
+-- The same calls in a loop inside the server, one transaction each, for the
+-- server's CPU time per call.
+CREATE PROCEDURE bench_loop(w text, n integer) LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n LOOP
+        IF w = 'create_child' THEN
+            PERFORM kalix.create_account('bench child', child => true);
+        ELSIF w = 'link_child' THEN
+            PERFORM kalix.link_child(p.id, 'b0000000-0000-4000-8000-0000000000a4')
+            FROM bench_link p WHERE p.n = (SELECT nextval('bench_link_seq'));
+        ELSIF w = 'add_member' THEN
+            PERFORM kalix.add_member('b0000000-0000-4000-8000-0000000000b1', l.id)
+            FROM bench_login l WHERE l.n = (SELECT nextval('bench_login_seq'));
+        ELSE
+            PERFORM kalix.copy_users('b0000000-0000-4000-8000-0000000000c1', t.id)
+            FROM bench_target t WHERE t.n = (SELECT nextval('bench_target_seq'));
+        END IF;
+        COMMIT;
+    END LOOP;
+END
+$$;
 VACUUM ANALYZE;
 SQL
 }
@@ -164,6 +186,31 @@ for r in $(seq 1 "$ROUNDS"); do
         say "   round $r $w: $(awk -v r="$r" -v w="$w" '$1 == r && $2 == w { printf "%s: %.0f/s  ", $3 == 10 ? "1.0" : "1.1", $4 }' "$tmp/raw")"
     done
 done
+# The server's CPU time per call (user + system of the backend, from
+# /proc), which other work on the machine disturbs far less than wall time.
+hz=$(getconf CLK_TCK)
+cpu_calls() {  # calls per CPU second: cpu_calls WORKLOAD DB COUNT
+    PGOPTIONS="-c kalix.current_login=$owner -c kalix.current_account=$P" "${psql[@]}" -At -d "$2" <<SQL 2>/dev/null | tail -1
+SELECT pg_backend_pid() AS pid \\gset
+\\setenv KALIX_PID :pid
+\\! awk '{ print \$14 + \$15 }' /proc/\$KALIX_PID/stat > $tmp/cpu.before
+CALL bench_loop('$1', $3);
+\\! awk '{ print \$14 + \$15 }' /proc/\$KALIX_PID/stat > $tmp/cpu.after
+SQL
+    awk -v n="$3" -v hz="$hz" 'NR == FNR { b = $1; next } { d = ($1 - b) / hz; print (d > 0 ? n / d : 0) }' "$tmp/cpu.before" "$tmp/cpu.after"
+}
+say "== $ROUNDS rounds of the server's CPU time per call, 1.0 and 1.1 alternated"
+for r in $(seq 1 "$ROUNDS"); do
+    for w in create_child link_child add_member copy_users; do
+        n=$CALLS; [ "$w" = copy_users ] && n=$COPIES
+        if [ $((r % 2)) = 1 ]; then order="10 11"; else order="11 10"; fi
+        for v in $order; do
+            echo "$r cpu_$w $v $(cpu_calls "$w" "bench$v" "$n")" >>"$tmp/raw"
+        done
+        say "   round $r $w: $(awk -v r="$r" -v w="cpu_$w" '$1 == r && $2 == w { printf "%s: %.0f calls per CPU second  ", $3 == 10 ? "1.0" : "1.1", $4 }' "$tmp/raw")"
+    done
+done
+
 # Every call must have found its pool row (else it measured nothing).
 for v in 10 11; do
     short=$("${psql[@]}" -At -d "bench$v" -c "SELECT (SELECT last_value FROM bench_link_seq) > (SELECT max(n) FROM bench_link)
@@ -194,7 +241,7 @@ ratio() {  # median of per-round ratios a/b: ratio WA VA WB VB
     echo "## Writes: the write path in C (1.1) against plpgsql (1.0)"
     echo
     echo "Produced by \`ROUNDS=$ROUNDS CALLS=$CALLS COPIES=$COPIES DURATION=$DURATION bench/writes.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'),"
-    echo "tree \`$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\`; $("$bindir/postgres" --version), $(nproc) cores"
+    echo "tree \`${TREE:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}\`; $("$bindir/postgres" --version), $(nproc) cores"
     echo "shared with other work (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)). Both versions"
     echo "run over the same library in one cluster, on the same data; medians of $ROUNDS alternated rounds."
     echo
@@ -208,6 +255,15 @@ ratio() {  # median of per-round ratios a/b: ratio WA VA WB VB
             copy_users) label='`copy_users` of a 1,000-member account into an empty one' ;;
         esac
         printf '| %s | %.0f | %.0f | %.2f× |\n' "$label" "$(med "$w" 10)" "$(med "$w" 11)" "$(ratio "$w" 11 "$w" 10)"
+    done
+    echo
+    echo "The same calls in a loop inside the server, one transaction each (\`CALL bench_loop(...)\`), per second"
+    echo "of the backend's CPU time (user + system), which the other work on the machine disturbs far less:"
+    echo
+    echo "| call | 1.0 calls per CPU s | 1.1 calls per CPU s | 1.1/1.0 (target ≥ 2×) |"
+    echo "|---|---:|---:|---:|"
+    for w in create_child link_child add_member copy_users; do
+        printf '| `%s` | %.0f | %.0f | %.2f× |\n' "$w" "$(med "cpu_$w" 10)" "$(med "cpu_$w" 11)" "$(ratio "cpu_$w" 11 "cpu_$w" 10)"
     done
     echo
     echo "| \`create_account(child => true)\`, two disjoint trees (server on both cores) | 1 client calls/s | 2 clients calls/s | 2/1 |"

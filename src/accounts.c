@@ -275,7 +275,7 @@ ObjectArgument(FunctionCallInfo fcinfo, int n, const char *what)
 	if (PG_ARGISNULL(n))
 		return NULL;
 	value = PG_GETARG_JSONB_P(n);
-	if (!JB_ROOT_IS_OBJECT(value) || JB_ROOT_IS_SCALAR(value))
+	if (!JB_ROOT_IS_OBJECT(value))
 		KalixRaiseNotJsonObject(what,
 								TextDatumGetCString(DirectFunctionCall1(jsonb_typeof,
 																		JsonbPGetDatum(value))));

@@ -13,6 +13,9 @@
  * only direct writes to kalix.accounts can.)  Walks are loops, not
  * recursion, and end with an error on a cycle or on a lineage longer than
  * KALIX_LINEAGE_LIMIT, which likewise only direct writes can create.
+ * KalixWalkLineage is the one lineage walker: the cache uses it here, and
+ * the write path (tree.c) with the tables read after its locks, so both
+ * follow the same rules and limits.
  *
  * The cache reads each account with the latest snapshot, so a walk that
  * meets an invalidation halfway may mix two states of the tree; when that

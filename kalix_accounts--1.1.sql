@@ -25,12 +25,11 @@ COMMENT ON TABLE kalix.logins IS 'one person''s identity; may belong to many acc
 CREATE TABLE kalix.accounts (
     id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     name        text NOT NULL,
-    -- deferred, so that a restore may load children before their parents
-    parent_id   uuid REFERENCES kalix.accounts (id) DEFERRABLE INITIALLY DEFERRED,
+    parent_id   uuid,           -- references kalix.accounts
     settings    jsonb NOT NULL DEFAULT '{}',
     branding    jsonb NOT NULL DEFAULT '{}',
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    created_by  uuid REFERENCES kalix.logins (id),
+    created_by  uuid,           -- references kalix.logins
     archived_at timestamptz,
     CONSTRAINT accounts_name_check
         CHECK (name OPERATOR(pg_catalog.=) pg_catalog.btrim(name, E' \t\n\r\f\x0B')
@@ -42,8 +41,8 @@ CREATE INDEX accounts_parent_id_idx ON kalix.accounts (parent_id);
 COMMENT ON TABLE kalix.accounts IS 'practice locations and workplaces; parent_id makes a child account';
 
 CREATE TABLE kalix.memberships (
-    account_id uuid NOT NULL REFERENCES kalix.accounts (id),
-    login_id   uuid NOT NULL REFERENCES kalix.logins (id),
+    account_id uuid NOT NULL,   -- references kalix.accounts
+    login_id   uuid NOT NULL,   -- references kalix.logins
     role       kalix.account_role NOT NULL DEFAULT 'member',
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT memberships_pkey PRIMARY KEY (account_id, login_id)
@@ -77,6 +76,66 @@ SELECT pg_catalog.pg_extension_config_dump('kalix.memberships', '');
 SELECT pg_catalog.pg_extension_config_dump('kalix.isolated_tables', '');
 SELECT pg_catalog.pg_extension_config_dump('kalix.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('kalix.audit_log_id_seq', '');
+
+------------------------------------------------------------------------------
+-- References between the extension's tables
+------------------------------------------------------------------------------
+
+-- Constraint triggers stand for the foreign keys between the extension's
+-- tables.  pg_restore -j loads the data of an extension's tables all at once,
+-- in any order (its archive orders them only for a serial restore), and a
+-- foreign key refused memberships whose accounts had not committed yet.  A
+-- reference_check trigger on the referencing table accepts a key that is in
+-- the referenced table, locking that row as a foreign key does, and a key of
+-- a referenced table that has no row at all yet (a parallel restore); the
+-- reference_keep triggers on the referenced table refuse to delete, re-key or
+-- truncate away rows that are still referenced.  Each trigger is named after
+-- the foreign key it replaces; the errors are that foreign key's.
+CREATE FUNCTION kalix.reference_check() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'kalix_reference_check';
+COMMENT ON FUNCTION kalix.reference_check() IS 'constraint trigger (column, referenced table, referenced column): the row''s key exists in the referenced table';
+CREATE FUNCTION kalix.reference_keep() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'kalix_reference_keep';
+COMMENT ON FUNCTION kalix.reference_keep() IS 'trigger (column, referencing table, referencing column, constraint): a referenced key is not deleted, changed or truncated away';
+
+-- A child account's parent, checked at commit, so that one transaction (and
+-- so a restore) may store children before their parents.
+CREATE CONSTRAINT TRIGGER accounts_parent_id_fkey
+    AFTER INSERT OR UPDATE ON kalix.accounts DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('parent_id', 'kalix.accounts', 'id');
+CREATE CONSTRAINT TRIGGER accounts_parent_id_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.accounts DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.accounts', 'parent_id', 'accounts_parent_id_fkey');
+
+CREATE CONSTRAINT TRIGGER accounts_created_by_fkey
+    AFTER INSERT OR UPDATE ON kalix.accounts
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('created_by', 'kalix.logins', 'id');
+CREATE CONSTRAINT TRIGGER accounts_created_by_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.logins
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.accounts', 'created_by', 'accounts_created_by_fkey');
+CREATE TRIGGER accounts_created_by_fkey_truncate
+    AFTER TRUNCATE ON kalix.logins
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.accounts', 'created_by', 'accounts_created_by_fkey');
+
+CREATE CONSTRAINT TRIGGER memberships_account_id_fkey
+    AFTER INSERT OR UPDATE ON kalix.memberships
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('account_id', 'kalix.accounts', 'id');
+CREATE CONSTRAINT TRIGGER memberships_account_id_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.accounts
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.memberships', 'account_id', 'memberships_account_id_fkey');
+CREATE TRIGGER memberships_account_id_fkey_truncate
+    AFTER TRUNCATE ON kalix.accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.memberships', 'account_id', 'memberships_account_id_fkey');
+
+CREATE CONSTRAINT TRIGGER memberships_login_id_fkey
+    AFTER INSERT OR UPDATE ON kalix.memberships
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('login_id', 'kalix.logins', 'id');
+CREATE CONSTRAINT TRIGGER memberships_login_id_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.logins
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.memberships', 'login_id', 'memberships_login_id_fkey');
+CREATE TRIGGER memberships_login_id_fkey_truncate
+    AFTER TRUNCATE ON kalix.logins
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.memberships', 'login_id', 'memberships_login_id_fkey');
 
 ------------------------------------------------------------------------------
 -- Backend cache invalidation
@@ -1098,7 +1157,7 @@ CREATE AGGREGATE kalix.max(kalix.npi) (
 COMMENT ON AGGREGATE kalix.max(kalix.npi) IS 'the largest NPI';
 
 CREATE TABLE kalix.account_npis (
-    account_id uuid NOT NULL REFERENCES kalix.accounts (id),
+    account_id uuid NOT NULL,   -- references kalix.accounts
     npi        kalix.npi NOT NULL,
     label      text,
     is_primary boolean NOT NULL DEFAULT false,
@@ -1116,6 +1175,17 @@ CREATE POLICY account_npis_of_member ON kalix.account_npis FOR SELECT
     USING (kalix.member_role(account_id) IS NOT NULL);
 GRANT SELECT ON kalix.account_npis TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('kalix.account_npis', '');
+-- Its reference to kalix.accounts, kept as the other references are (see
+-- "References between the extension's tables").
+CREATE CONSTRAINT TRIGGER account_npis_account_id_fkey
+    AFTER INSERT OR UPDATE ON kalix.account_npis
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('account_id', 'kalix.accounts', 'id');
+CREATE CONSTRAINT TRIGGER account_npis_account_id_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.accounts
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.account_npis', 'account_id', 'account_npis_account_id_fkey');
+CREATE TRIGGER account_npis_account_id_fkey_truncate
+    AFTER TRUNCATE ON kalix.accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.account_npis', 'account_id', 'account_npis_account_id_fkey');
 
 -- Internal: raises unless the current login is an admin or owner of an
 -- unarchived account; locks the account row so that concurrent NPI changes

@@ -4,11 +4,11 @@
 EXTENSION = kalix_accounts
 MODULE_big = kalix_accounts
 OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o src/hierarchy.o src/write.o
-OBJS += src/reference.o
+OBJS += src/reference.o src/visibility.o
 DATA = $(wildcard kalix_accounts--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 
-REGRESS = identity accounts isolation attacks team lint npi hierarchy reference
+REGRESS = identity accounts isolation attacks team lint npi hierarchy reference visibility
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
 ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts

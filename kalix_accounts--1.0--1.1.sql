@@ -82,3 +82,47 @@ CREATE CONSTRAINT TRIGGER account_npis_account_id_fkey_keep
 CREATE TRIGGER account_npis_account_id_fkey_truncate
     AFTER TRUNCATE ON kalix.accounts
     FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.account_npis', 'account_id', 'account_npis_account_id_fkey');
+
+-- The policies of the extension's tables compare a key column with an array
+-- of what the current login may see, so that they plan as index conditions
+-- and hold no subquery; they replace 1.0's per-row kalix.member_role() calls
+-- and the logins policy's EXISTS.
+CREATE FUNCTION kalix.member_accounts() RETURNS uuid[]
+    LANGUAGE C STABLE PARALLEL SAFE COST 1000
+    AS 'MODULE_PATHNAME', 'kalix_member_accounts';
+COMMENT ON FUNCTION kalix.member_accounts() IS 'the accounts the current login is a member of, archived ones too; ''{}'' without a login';
+
+CREATE FUNCTION kalix.admin_accounts() RETURNS uuid[]
+    LANGUAGE C STABLE PARALLEL SAFE COST 1000
+    AS 'MODULE_PATHNAME', 'kalix_admin_accounts';
+COMMENT ON FUNCTION kalix.admin_accounts() IS 'the accounts where the current login is an admin or owner; ''{}'' without a login';
+
+CREATE FUNCTION kalix.team_logins() RETURNS uuid[]
+    LANGUAGE C STABLE PARALLEL SAFE COST 1000
+    AS 'MODULE_PATHNAME', 'kalix_team_logins';
+COMMENT ON FUNCTION kalix.team_logins() IS 'the current login and every login it shares an account with; ''{}'' without a login';
+
+ALTER POLICY accounts_of_member ON kalix.accounts
+    USING (id OPERATOR(pg_catalog.=) ANY (kalix.member_accounts()));
+ALTER POLICY memberships_of_member ON kalix.memberships
+    USING (account_id OPERATOR(pg_catalog.=) ANY (kalix.member_accounts()));
+ALTER POLICY logins_self_and_team ON kalix.logins
+    USING (id OPERATOR(pg_catalog.=) ANY (kalix.team_logins()));
+ALTER POLICY audit_log_of_admin ON kalix.audit_log
+    USING (account_id OPERATOR(pg_catalog.=) ANY (kalix.admin_accounts()));
+ALTER POLICY account_npis_of_member ON kalix.account_npis
+    USING (account_id OPERATOR(pg_catalog.=) ANY (kalix.member_accounts()));
+
+-- A security barrier keeps functions in a caller's WHERE clause from seeing
+-- the rows of accounts the caller does not belong to.  Ancestors the caller
+-- is not a member of appear in path as "...", never by name.
+CREATE OR REPLACE VIEW kalix.account_tree WITH (security_barrier) AS
+    SELECT a.id AS account_id, a.name, a.parent_id,
+           pg_catalog.cardinality(kalix.lineage(a.id)) OPERATOR(pg_catalog.-) 1 AS depth,
+           (SELECT pg_catalog.string_agg(CASE WHEN kalix.member_role(p.id) IS NULL THEN '...'
+                                              ELSE p.name END,
+                                         ' / ' ORDER BY l.ord DESC)
+            FROM pg_catalog.unnest(kalix.lineage(a.id)) WITH ORDINALITY AS l(id, ord)
+            JOIN kalix.accounts p ON p.id OPERATOR(pg_catalog.=) l.id) AS path
+    FROM kalix.accounts a
+    WHERE a.id OPERATOR(pg_catalog.=) ANY (kalix.member_accounts()) AND a.archived_at IS NULL;

@@ -33,6 +33,8 @@ COMMENT ON FUNCTION kalix.reference_check() IS 'constraint trigger (column, refe
 CREATE FUNCTION kalix.reference_keep() RETURNS trigger
     LANGUAGE C AS 'MODULE_PATHNAME', 'kalix_reference_keep';
 COMMENT ON FUNCTION kalix.reference_keep() IS 'trigger (column, referencing table, referencing column, constraint): a referenced key is not deleted, changed or truncated away';
+-- Only the extension's own triggers use them (they read as the table's owner).
+REVOKE EXECUTE ON FUNCTION kalix.reference_check(), kalix.reference_keep() FROM PUBLIC;
 
 -- A child account's parent, checked at commit, so that one transaction (and
 -- so a restore) may store children before their parents.

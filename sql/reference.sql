@@ -105,6 +105,25 @@ INSERT INTO kalix.memberships (account_id, login_id) VALUES
 ROLLBACK;
 
 --
+-- The triggers read their tables as the owner, past row-level security, so
+-- they serve the extension's own tables only: an ordinary role may not use
+-- them (an existence oracle on any table), and on a table outside schema
+-- kalix they refuse.
+--
+CREATE ROLE ref_outsider;
+CREATE TABLE public.ref_probe (account uuid);
+ALTER TABLE public.ref_probe OWNER TO ref_outsider;
+SET ROLE ref_outsider;
+CREATE CONSTRAINT TRIGGER ref_probe_check AFTER INSERT ON public.ref_probe
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('account', 'kalix.accounts', 'id');
+RESET ROLE;
+CREATE CONSTRAINT TRIGGER ref_probe_check AFTER INSERT ON public.ref_probe
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('account', 'kalix.accounts', 'id');
+INSERT INTO public.ref_probe VALUES ('f1000000-0000-4000-8000-000000000001');
+DROP TABLE public.ref_probe;
+DROP ROLE ref_outsider;
+
+--
 -- Clean up
 --
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'f1000000-%';

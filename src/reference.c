@@ -76,6 +76,22 @@ KeepPlan(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * Raises unless a table is one of schema kalix: the triggers read their
+ * tables as the owner with row-level security out of the way, so they serve
+ * the extension's own tables and nothing else.
+ */
+static void
+RequireKalixTable(Oid relid)
+{
+	if (get_rel_namespace(relid) != get_namespace_oid("kalix", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("kalix reference triggers serve only the tables of schema kalix"),
+				 errdetail("Table \"%s\" is not in schema kalix.", get_rel_name(relid)),
+				 errhint("Use a foreign key for other tables.")));
+}
+
+/*
  * The statements of a reference trigger that reads column `column` (of type
  * `type`) of the table named `table`, prepared on first use.  SPI must be
  * connected.
@@ -112,6 +128,7 @@ PlansFor(Oid tgoid, const char *table, const char *column, Oid type)
 		SPIPlanPtr	match;
 		SPIPlanPtr	any;
 
+		RequireKalixTable(relid);
 		initStringInfo(&sql);
 		appendStringInfo(&sql,
 						 "SELECT 1 FROM ONLY %s x WHERE x.%s OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF x",
@@ -176,7 +193,7 @@ PlanFindsRow(ReferencePlans *plans, SPIPlanPtr plan, Datum *values, bool latest)
 	return SPI_processed > 0;
 }
 
-/* Checks that a trigger was fired as a reference trigger with `nargs` arguments. */
+/* Checks that a trigger was fired as a reference trigger with `nargs` arguments on a kalix table. */
 static TriggerData *
 ReferenceTrigger(FunctionCallInfo fcinfo, const char *name, int nargs)
 {
@@ -185,6 +202,7 @@ ReferenceTrigger(FunctionCallInfo fcinfo, const char *name, int nargs)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		trigdata->tg_trigger->tgnargs != nargs)
 		elog(ERROR, "kalix_accounts: %s must be an AFTER trigger with %d arguments", name, nargs);
+	RequireKalixTable(RelationGetRelid(trigdata->tg_relation));
 	return trigdata;
 }
 

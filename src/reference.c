@@ -93,14 +93,24 @@ RequireKalixTable(Oid relid)
 
 /*
  * The statements of a reference trigger that reads column `column` (of type
- * `type`) of the table named `table`, prepared on first use.  SPI must be
- * connected.
+ * `type`) of the table named `table`, prepared on first use and again when
+ * that name came to mean another table.  SPI must be connected.
  */
 static ReferencePlans *
 PlansFor(Oid tgoid, const char *table, const char *column, Oid type)
 {
+	List	   *names = stringToQualifiedNameList(table
+#if PG_VERSION_NUM >= 160000
+												  , NULL
+#endif
+		);
+	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, false);
 	ReferencePlans *plans;
 	bool		found;
+	char	   *qualified;
+	StringInfoData sql;
+	SPIPlanPtr	match;
+	SPIPlanPtr	any;
 
 	if (reference_plans == NULL)
 	{
@@ -113,36 +123,31 @@ PlansFor(Oid tgoid, const char *table, const char *column, Oid type)
 									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	plans = hash_search(reference_plans, &tgoid, HASH_FIND, &found);
-	if (!found)
+	if (found && plans->queried == relid)
+		return plans;
+	if (found)
 	{
-		List	   *names = stringToQualifiedNameList(table
-#if PG_VERSION_NUM >= 160000
-													  , NULL
-#endif
-			);
-		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(names),
-											 AccessShareLock, false);
-		char	   *qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-														   get_rel_name(relid));
-		StringInfoData sql;
-		SPIPlanPtr	match;
-		SPIPlanPtr	any;
-
-		RequireKalixTable(relid);
-		initStringInfo(&sql);
-		appendStringInfo(&sql,
-						 "SELECT 1 FROM ONLY %s x WHERE x.%s OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF x",
-						 qualified, quote_identifier(column));
-		match = KeepPlan(sql.data, 1, &type);
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, "SELECT 1 FROM ONLY %s x LIMIT 1", qualified);
-		any = KeepPlan(sql.data, 0, NULL);
-
-		plans = hash_search(reference_plans, &tgoid, HASH_ENTER, &found);
-		plans->queried = relid;
-		plans->match = match;
-		plans->any = any;
+		SPI_freeplan(plans->match);
+		SPI_freeplan(plans->any);
+		hash_search(reference_plans, &tgoid, HASH_REMOVE, NULL);
 	}
+
+	RequireKalixTable(relid);
+	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+										   get_rel_name(relid));
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT 1 FROM ONLY %s x WHERE x.%s OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF x",
+					 qualified, quote_identifier(column));
+	match = KeepPlan(sql.data, 1, &type);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT 1 FROM ONLY %s x LIMIT 1", qualified);
+	any = KeepPlan(sql.data, 0, NULL);
+
+	plans = hash_search(reference_plans, &tgoid, HASH_ENTER, &found);
+	plans->queried = relid;
+	plans->match = match;
+	plans->any = any;
 	return plans;
 }
 

@@ -7,6 +7,327 @@
 -- replaces; after it the installation equals a fresh 1.1 install
 -- (test/upgrade.sh compares them object by object).
 
+------------------------------------------------------------------------------
+-- NPIs: the type kalix.npi gives way to npi of the extension kalix_npi
+------------------------------------------------------------------------------
+
+-- 1.0 had its own type kalix.npi, whose operators lived in schema kalix and
+-- so were never on an application's search_path.  1.1 uses the type npi of
+-- the required extension kalix_npi, installed in the schema the user chose
+-- (ALTER EXTENSION refuses to start until it is there: the README says to
+-- run CREATE EXTENSION kalix_npi first).  The NPIs of kalix.account_npis are
+-- converted in place, labels and primary flags untouched.  A user's table is
+-- never rewritten here: a column of kalix.npi is named with the command that
+-- converts it, and anything else of the user's that uses the type is named
+-- too.  This part runs before any other that names npi: until kalix.npi is
+-- dropped, the unqualified name would still find it first on search_path.
+DO $$
+DECLARE
+    npi_schema name := (SELECT n.nspname FROM pg_catalog.pg_extension e
+                        JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+                        WHERE e.extname OPERATOR(pg_catalog.=) 'kalix_npi');
+    script_path text := pg_catalog.current_setting('search_path');
+    users text;
+    commands text;
+BEGIN
+    -- Objects are described schema-qualified: with kalix first on this
+    -- script's search_path, kalix.npi would print as plain npi.
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog', true);
+    SELECT pg_catalog.string_agg(CASE WHEN c.oid IS NOT NULL
+                                      THEN pg_catalog.format('column %I.%I.%I', cn.nspname, c.relname, a.attname)
+                                      ELSE pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) END,
+                                 ', ' ORDER BY d.classid, d.objid, d.objsubid),
+           pg_catalog.string_agg(pg_catalog.format(
+                                     'ALTER TABLE %I.%I ALTER COLUMN %I TYPE %I.npi%s USING %I::pg_catalog.int8%s::%I.npi%s;',
+                                     cn.nspname, c.relname, a.attname, npi_schema, brackets,
+                                     a.attname, brackets, npi_schema, brackets),
+                                 ' ' ORDER BY cn.nspname, c.relname, a.attname)
+                FILTER (WHERE c.relkind IN ('r', 'p', 'f'))
+    INTO users, commands
+    FROM pg_catalog.pg_depend d
+    CROSS JOIN LATERAL (SELECT CASE WHEN d.refobjid OPERATOR(pg_catalog.=) 'kalix.npi'::pg_catalog.regtype
+                                    THEN '' ELSE '[]' END AS brackets) AS b
+    LEFT JOIN pg_catalog.pg_attribute a
+           ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+          AND a.attrelid OPERATOR(pg_catalog.=) d.objid AND a.attnum OPERATOR(pg_catalog.=) d.objsubid
+    LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+    LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid OPERATOR(pg_catalog.=) c.relnamespace
+    WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+      AND d.refobjid IN ('kalix.npi'::pg_catalog.regtype, 'kalix.npi[]'::pg_catalog.regtype)
+      AND d.deptype OPERATOR(pg_catalog.=) 'n'
+      -- A partition or inheritance child is converted with its parent.
+      AND NOT coalesce(a.attinhcount OPERATOR(pg_catalog.>) 0, false)
+      -- The objects of kalix_accounts itself are converted or dropped below.
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend m
+                      WHERE m.classid OPERATOR(pg_catalog.=) d.classid
+                        AND m.objid OPERATOR(pg_catalog.=) d.objid
+                        AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                        AND m.deptype OPERATOR(pg_catalog.=) 'e');
+    PERFORM pg_catalog.set_config('search_path', script_path, true);
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'type kalix.npi is still used by %', users
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Release 1.1 replaces kalix.npi with the type npi of the extension kalix_npi, and the update rewrites no table of yours.',
+                  HINT = coalesce('Convert the columns first, then run ALTER EXTENSION kalix_accounts UPDATE again: ' || commands,
+                                  'Drop those objects or define them over npi, then run ALTER EXTENSION kalix_accounts UPDATE again.');
+    END IF;
+    EXECUTE pg_catalog.format('ALTER TABLE kalix.account_npis ALTER COLUMN npi TYPE %I.npi USING npi::pg_catalog.int8::%I.npi',
+                              npi_schema, npi_schema);
+END
+$$;
+
+DROP FUNCTION kalix.add_npi(uuid, kalix.npi, text, boolean);
+DROP FUNCTION kalix.remove_npi(uuid, kalix.npi);
+DROP FUNCTION kalix.primary_npi(uuid);
+DROP AGGREGATE kalix.min(kalix.npi);
+DROP AGGREGATE kalix.max(kalix.npi);
+DROP OPERATOR FAMILY kalix.npi_ops USING btree;
+DROP OPERATOR FAMILY kalix.npi_hash_ops USING hash;
+DROP OPERATOR kalix.= (kalix.npi, kalix.npi);
+DROP OPERATOR kalix.<> (kalix.npi, kalix.npi);
+DROP OPERATOR kalix.< (kalix.npi, kalix.npi);
+DROP OPERATOR kalix.<= (kalix.npi, kalix.npi);
+DROP OPERATOR kalix.> (kalix.npi, kalix.npi);
+DROP OPERATOR kalix.>= (kalix.npi, kalix.npi);
+DROP CAST (text AS kalix.npi);
+DROP CAST (kalix.npi AS text);
+DROP CAST (bigint AS kalix.npi);
+DROP CAST (kalix.npi AS bigint);
+DROP FUNCTION kalix.npi(bigint);
+DROP FUNCTION kalix.npi_is_valid(text);
+DROP FUNCTION kalix.npi_eq(kalix.npi, kalix.npi);
+DROP FUNCTION kalix.npi_ne(kalix.npi, kalix.npi);
+DROP FUNCTION kalix.npi_lt(kalix.npi, kalix.npi);
+DROP FUNCTION kalix.npi_le(kalix.npi, kalix.npi);
+DROP FUNCTION kalix.npi_gt(kalix.npi, kalix.npi);
+DROP FUNCTION kalix.npi_ge(kalix.npi, kalix.npi);
+DROP FUNCTION kalix.npi_cmp(kalix.npi, kalix.npi);
+DROP FUNCTION kalix.npi_sortsupport(internal);
+DROP FUNCTION kalix.npi_hash(kalix.npi);
+DROP FUNCTION kalix.npi_hash_extended(kalix.npi, bigint);
+DROP FUNCTION kalix.npi_smaller(kalix.npi, kalix.npi);
+DROP FUNCTION kalix.npi_larger(kalix.npi, kalix.npi);
+-- The type and its I/O functions depend on each other: one drop takes the
+-- four with it (nothing else is left that uses them; checked above).
+DROP TYPE kalix.npi CASCADE;
+
+-- The NPI functions, now over npi.
+CREATE FUNCTION kalix.add_npi(account uuid, npi npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    clean_label text := nullif(pg_catalog.btrim(add_npi.label), '');
+    make_primary boolean := coalesce(add_npi.is_primary, false);
+    previous kalix.account_npis.npi%TYPE;
+BEGIN
+    IF account IS NULL OR npi IS NULL THEN
+        RAISE EXCEPTION 'account and NPI must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM kalix.check_npi_admin(account);
+    IF EXISTS (SELECT 1 FROM kalix.account_npis n
+               WHERE n.account_id = account
+                 AND n.npi::pg_catalog.int8 OPERATOR(pg_catalog.=) add_npi.npi::pg_catalog.int8) THEN
+        RAISE EXCEPTION 'NPI "%" is already registered for account "%"', npi, account
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'To change its label or primary flag, remove it with kalix.remove_npi() and add it again.';
+    END IF;
+    IF make_primary THEN
+        -- The flag moves: the old primary stops being one in the same step.
+        UPDATE kalix.account_npis n SET is_primary = false
+        WHERE n.account_id = account AND n.is_primary
+        RETURNING n.npi INTO previous;
+    END IF;
+    INSERT INTO kalix.account_npis (account_id, npi, label, is_primary)
+    VALUES (account, npi, clean_label, make_primary);
+    PERFORM kalix.write_audit('add_npi', account,
+        jsonb_build_object('npi', npi::text, 'label', clean_label, 'is_primary', make_primary,
+                           'previous_primary', previous::text));
+END
+$$;
+COMMENT ON FUNCTION kalix.add_npi(uuid, npi, text, boolean) IS 'registers an NPI for an account (admin); is_primary moves the primary flag to it';
+
+CREATE FUNCTION kalix.remove_npi(account uuid, npi npi)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    was_primary boolean;
+BEGIN
+    IF account IS NULL OR npi IS NULL THEN
+        RAISE EXCEPTION 'account and NPI must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM kalix.check_npi_admin(account);
+    DELETE FROM kalix.account_npis n
+    WHERE n.account_id = account
+      AND n.npi::pg_catalog.int8 OPERATOR(pg_catalog.=) remove_npi.npi::pg_catalog.int8
+    RETURNING n.is_primary INTO was_primary;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'NPI "%" is not registered for account "%"', npi, account
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM kalix.write_audit('remove_npi', account,
+        jsonb_build_object('npi', npi::text, 'was_primary', was_primary));
+END
+$$;
+COMMENT ON FUNCTION kalix.remove_npi(uuid, npi) IS 'unregisters an NPI of an account (admin); removing the primary leaves the account without one';
+
+CREATE FUNCTION kalix.primary_npi(account uuid DEFAULT NULL) RETURNS npi
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target uuid := coalesce(account, kalix.current_account());
+    result kalix.account_npis.npi%TYPE;
+BEGIN
+    IF target IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF kalix.member_role(target) IS NULL THEN
+        RAISE EXCEPTION 'permission denied for account "%"', target
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The current login is not a member of this account.';
+    END IF;
+    SELECT n.npi INTO result
+    FROM kalix.account_npis n
+    WHERE n.account_id = target AND n.is_primary;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION kalix.primary_npi(uuid) IS 'the primary NPI of an account (default: the current one), NULL when it has none';
+
+-- A login is bound to its database role by OID, not by name (SPEC §3): a
+-- role that takes the name (re-created after DROP ROLE, or another role
+-- renamed to it) is not the login, and the role itself keeps the login when
+-- renamed.  regrole prints the name, pg_dump dumps it by name and a
+-- restore resolves it again.  A name that is no longer a role loses its
+-- binding here, as it no longer had a role.  create_login stores the OID.
+ALTER TABLE kalix.logins
+    ALTER COLUMN db_role TYPE pg_catalog.regrole
+    USING pg_catalog.to_regrole(pg_catalog.quote_ident(db_role));
+COMMENT ON COLUMN kalix.logins.db_role IS 'the database role that is this login, bound by its OID: renamed, it stays this login; another role that takes its name (re-created after DROP ROLE, or renamed to it) is not';
+CREATE OR REPLACE FUNCTION kalix.create_login(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    clean_email text := pg_catalog.btrim(email, E' \t\n\r\f\x0B');
+    new_id uuid;
+BEGIN
+    PERFORM kalix.require_argument(email, 'email');
+    IF clean_email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+        RAISE EXCEPTION 'invalid email address "%"', email
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'An email address has one "@" with text on both sides and no blanks.';
+    END IF;
+    IF db_role IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = db_role) THEN
+        RAISE EXCEPTION 'role "%" does not exist', db_role
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF EXISTS (SELECT 1 FROM kalix.logins l WHERE lower(l.email) = lower(clean_email)) THEN
+        RAISE EXCEPTION 'a login with email "%" already exists', clean_email
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = 'Emails are unique regardless of case.';
+    END IF;
+    IF db_role IS NOT NULL AND EXISTS (SELECT 1 FROM kalix.logins l, pg_catalog.pg_roles r
+                                       WHERE r.rolname = create_login.db_role AND l.db_role OPERATOR(pg_catalog.=) r.oid) THEN
+        RAISE EXCEPTION 'role "%" already has a login', db_role
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = 'A database role is the login of at most one person.';
+    END IF;
+    INSERT INTO kalix.logins (email, display_name, db_role)
+    VALUES (clean_email, create_login.display_name,
+            (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = create_login.db_role))
+    RETURNING id INTO new_id;
+    PERFORM kalix.write_audit('create_login', NULL,
+        jsonb_build_object('login_id', new_id, 'email', clean_email, 'db_role', create_login.db_role));
+    RETURN new_id;
+END
+$$;
+
+
+------------------------------------------------------------------------------
+-- Isolation of application tables, in C (src/isolation.c, src/lint.c)
+------------------------------------------------------------------------------
+
+-- enable_isolation and disable_isolation check the table's owner themselves;
+-- the helper was callable by PUBLIC.  (Its C symbol stays, for 1.0 databases
+-- that have not run this update.)
+DROP FUNCTION kalix.check_table_owner(regclass);
+
+CREATE FUNCTION kalix.write_account() RETURNS uuid
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_write_account';
+COMMENT ON FUNCTION kalix.write_account() IS 'the current account, for the write check of isolated tables; raises "no current account" when none';
+
+CREATE OR REPLACE FUNCTION kalix.enable_isolation(tbl regclass, account_column name DEFAULT 'account_id', inherited boolean DEFAULT false)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_enable_isolation';
+
+CREATE OR REPLACE FUNCTION kalix.disable_isolation(tbl regclass)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_disable_isolation';
+
+CREATE OR REPLACE FUNCTION kalix.forget_dropped_tables() RETURNS event_trigger
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_forget_dropped_tables';
+
+CREATE FUNCTION kalix.isolate_new_partitions() RETURNS event_trigger
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_isolate_new_partitions';
+COMMENT ON FUNCTION kalix.isolate_new_partitions() IS 'event trigger: isolates new and attached partitions of isolated tables';
+CREATE EVENT TRIGGER kalix_isolate_new_partitions ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION kalix.isolate_new_partitions();
+
+CREATE FUNCTION kalix.guard_isolation_ddl() RETURNS event_trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'kalix_guard_isolation_ddl';
+COMMENT ON FUNCTION kalix.guard_isolation_ddl() IS 'event trigger: refuses policy and row-level security changes on isolated tables outside kalix.enable_isolation and kalix.disable_isolation';
+CREATE EVENT TRIGGER kalix_guard_isolation_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY')
+    EXECUTE FUNCTION kalix.guard_isolation_ddl();
+
+CREATE OR REPLACE FUNCTION kalix.lint()
+RETURNS TABLE (object text, problem text)
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_lint';
+COMMENT ON FUNCTION kalix.lint() IS 'lists what weakens account isolation: RLS off or not forced, altered kalix policies, constraints without the account column, TRUNCATE/REFERENCES/TRIGGER grants, rules, unisolated partitions, views without security_invoker, SECURITY DEFINER functions without a pinned search_path or owned by a superuser, foreign objects in schema kalix';
+
+-- Every table 1.0 isolated gets 1.1's policies from the C definitions: its
+-- kalix_permit then depends on the extension (so dropping the extension
+-- fails closed), and its partitions are isolated with it.  Tables are taken
+-- top-down; disable_isolation keeps the owner's own policies.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT t.tbl, t.account_column, t.inherited
+        FROM kalix.isolated_tables t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tbl
+        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partition_ancestors(t.tbl) a
+                          JOIN kalix.isolated_tables p ON p.tbl OPERATOR(pg_catalog.=) a.relid
+                          WHERE a.relid OPERATOR(pg_catalog.<>) t.tbl)
+        ORDER BY t.tbl::pg_catalog.oid
+    LOOP
+        PERFORM kalix.disable_isolation(r.tbl);
+        PERFORM kalix.enable_isolation(r.tbl, r.account_column, r.inherited);
+    END LOOP;
+END
+$$;
+
 -- The foreign keys between the extension's tables become constraint
 -- triggers of the same names, so that pg_restore -j can load the tables in
 -- any order (see "References between the extension's tables" in

@@ -2,6 +2,59 @@
 
 \echo Use "CREATE EXTENSION kalix_accounts" to load this file. \quit
 
+-- The control file fixes schema = kalix, and CREATE EXTENSION adopts a schema
+-- of that name that already exists (CVE-2022-2625 class): whoever created it
+-- could have planted objects there that calls inside the extension resolve
+-- to, or could plant them later.  So the script first refuses a schema kalix
+-- that is not empty, is not owned by the installing superuser, or lets
+-- another role create in it (a schema CREATE EXTENSION just made passes).
+-- Everything here is named in pg_catalog, so nothing in the schema can
+-- capture it; it is a DO block, so it leaves no object behind.
+DO $$
+DECLARE
+    nsp oid;
+    owner oid;
+    acl aclitem[];
+    grantee oid;
+BEGIN
+    SELECT n.oid, n.nspowner, n.nspacl INTO nsp, owner, acl
+    FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'kalix';
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+               WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                 AND d.refobjid OPERATOR(pg_catalog.=) nsp
+                 AND d.classid OPERATOR(pg_catalog.<>) 'pg_catalog.pg_extension'::pg_catalog.regclass)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace OPERATOR(pg_catalog.=) nsp)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace OPERATOR(pg_catalog.=) nsp)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_operator o WHERE o.oprnamespace OPERATOR(pg_catalog.=) nsp)
+    THEN
+        RAISE EXCEPTION 'schema "kalix" already exists and is not empty'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'CREATE EXTENSION kalix_accounts would adopt the schema, and calls inside the extension could resolve to the objects in it.',
+                  HINT = 'Check what the schema holds and drop it, then run CREATE EXTENSION kalix_accounts again.';
+    END IF;
+    IF owner OPERATOR(pg_catalog.<>) (SELECT r.oid FROM pg_catalog.pg_roles r
+                                      WHERE r.rolname OPERATOR(pg_catalog.=) pg_catalog.current_user()) THEN
+        RAISE EXCEPTION 'schema "kalix" is owned by role "%", not by the installing superuser',
+                        (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) owner)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The owner of the schema could create objects in it that calls inside the extension resolve to.',
+                  HINT = 'Drop the schema, or give it to the installing superuser with ALTER SCHEMA kalix OWNER TO, then run CREATE EXTENSION kalix_accounts again.';
+    END IF;
+    SELECT a.grantee INTO grantee FROM pg_catalog.aclexplode(acl) a
+    WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE' AND a.grantee OPERATOR(pg_catalog.<>) owner
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'schema "kalix" grants CREATE to %',
+                        CASE WHEN grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                             ELSE pg_catalog.format('role "%s"', grantee::pg_catalog.regrole) END
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Whoever may create objects in the schema could create some that calls inside the extension resolve to.',
+                  HINT = 'Revoke CREATE ON SCHEMA kalix from every role but its owner, then run CREATE EXTENSION kalix_accounts again.';
+    END IF;
+END
+$$;
+
 GRANT USAGE ON SCHEMA kalix TO PUBLIC;
 
 ------------------------------------------------------------------------------
@@ -15,12 +68,13 @@ CREATE TABLE kalix.logins (
     id           uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     email        text NOT NULL,
     display_name text,
-    db_role      name,
+    db_role      regrole,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT logins_db_role_key UNIQUE (db_role)
 );
 CREATE UNIQUE INDEX logins_email_key ON kalix.logins (pg_catalog.lower(email));
 COMMENT ON TABLE kalix.logins IS 'one person''s identity; may belong to many accounts';
+COMMENT ON COLUMN kalix.logins.db_role IS 'the database role that is this login, bound by its OID: renamed, it stays this login; another role that takes its name (re-created after DROP ROLE, or renamed to it) is not';
 
 CREATE TABLE kalix.accounts (
     id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
@@ -186,11 +240,6 @@ CREATE FUNCTION kalix.switch_account(account uuid, is_local boolean DEFAULT fals
     AS 'MODULE_PATHNAME', 'kalix_switch_account';
 COMMENT ON FUNCTION kalix.switch_account(uuid, boolean) IS 'checks access, then sets kalix.current_account for the session (or with is_local the transaction)';
 
-CREATE FUNCTION kalix.check_table_owner(tbl regclass) RETURNS void
-    LANGUAGE C STABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_check_table_owner';
-COMMENT ON FUNCTION kalix.check_table_owner(regclass) IS 'raises unless the session''s role owns the table';
-
 -- What the policies of the extension's tables compare their key columns
 -- with, so that they plan as index conditions and hold no subquery.  The
 -- high COST makes the planner evaluate them once, in an index scan's
@@ -298,13 +347,15 @@ BEGIN
             USING ERRCODE = 'unique_violation',
                   DETAIL = 'Emails are unique regardless of case.';
     END IF;
-    IF db_role IS NOT NULL AND EXISTS (SELECT 1 FROM kalix.logins l WHERE l.db_role = create_login.db_role) THEN
+    IF db_role IS NOT NULL AND EXISTS (SELECT 1 FROM kalix.logins l, pg_catalog.pg_roles r
+                                       WHERE r.rolname = create_login.db_role AND l.db_role OPERATOR(pg_catalog.=) r.oid) THEN
         RAISE EXCEPTION 'role "%" already has a login', db_role
             USING ERRCODE = 'unique_violation',
                   DETAIL = 'A database role is the login of at most one person.';
     END IF;
     INSERT INTO kalix.logins (email, display_name, db_role)
-    VALUES (clean_email, create_login.display_name, create_login.db_role)
+    VALUES (clean_email, create_login.display_name,
+            (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = create_login.db_role))
     RETURNING id INTO new_id;
     PERFORM kalix.write_audit('create_login', NULL,
         jsonb_build_object('login_id', new_id, 'email', clean_email, 'db_role', create_login.db_role));
@@ -414,113 +465,60 @@ COMMENT ON FUNCTION kalix.create_account(text, boolean, boolean) IS 'creates an 
 -- Isolation of application tables
 ------------------------------------------------------------------------------
 
+CREATE FUNCTION kalix.write_account() RETURNS uuid
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'kalix_write_account';
+COMMENT ON FUNCTION kalix.write_account() IS 'the current account, for the write check of isolated tables; raises "no current account" when none';
+
+-- The policies are defined once, in C (src/isolation.c), which creates them;
+-- lint() checks the catalog against the same definitions.
 CREATE FUNCTION kalix.enable_isolation(tbl regclass, account_column name DEFAULT 'account_id', inherited boolean DEFAULT false)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    col_num smallint;
-    col_type regtype;
-    mine text;
-    visible text;
-BEGIN
-    PERFORM kalix.check_table_owner(tbl);
-    PERFORM kalix.require_argument(inherited, 'inherited');
-    IF EXISTS (SELECT 1 FROM kalix.isolated_tables t WHERE t.tbl = enable_isolation.tbl) THEN
-        RAISE EXCEPTION 'table "%" is already isolated', tbl
-            USING ERRCODE = 'duplicate_object',
-                  HINT = 'Call kalix.disable_isolation() first to change how it is isolated.';
-    END IF;
-    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION '"%" is not a table', tbl
-            USING ERRCODE = 'wrong_object_type';
-    END IF;
-    SELECT a.attnum, a.atttypid::regtype INTO col_num, col_type
-    FROM pg_catalog.pg_attribute a
-    WHERE a.attrelid = tbl AND a.attname = account_column AND a.attnum > 0 AND NOT a.attisdropped;
-    IF col_num IS NULL THEN
-        RAISE EXCEPTION 'column "%" of table "%" does not exist', account_column, tbl
-            USING ERRCODE = 'undefined_column';
-    END IF;
-    IF col_type <> 'uuid'::regtype THEN
-        RAISE EXCEPTION 'column "%" of table "%" has type %, not uuid', account_column, tbl, col_type
-            USING ERRCODE = 'datatype_mismatch',
-                  DETAIL = 'The account column holds kalix account ids.';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = tbl AND i.indkey[0] = col_num) THEN
-        RAISE WARNING 'table "%" has no index leading with column "%"', tbl, account_column
-            USING DETAIL = 'Every query on an isolated table filters on its account column.',
-                  HINT = format('Create one, for example: CREATE INDEX ON %s (%I);', tbl, account_column);
-    END IF;
-
-    -- Restrictive policies narrow whatever permissive ones the owner adds.
-    -- Inherited tables show the rows of the whole lineage (an index condition
-    -- on the account column: lineage() is evaluated once per scan) and take
-    -- writes only in the current account.
-    mine := format('%I OPERATOR(pg_catalog.=) kalix.current_account()', account_column);
-    visible := CASE WHEN inherited
-                    THEN format('%I OPERATOR(pg_catalog.=) ANY (kalix.lineage())', account_column)
-                    ELSE mine END;
-    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
-    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
-    EXECUTE format('CREATE POLICY kalix_permit ON %s AS PERMISSIVE FOR ALL USING (true) WITH CHECK (true)', tbl);
-    EXECUTE format('CREATE POLICY kalix_select ON %s AS RESTRICTIVE FOR SELECT USING (%s)', tbl, visible);
-    EXECUTE format('CREATE POLICY kalix_insert ON %s AS RESTRICTIVE FOR INSERT WITH CHECK (%s)', tbl, mine);
-    EXECUTE format('CREATE POLICY kalix_update ON %s AS RESTRICTIVE FOR UPDATE USING (%s) WITH CHECK (%s)', tbl, mine, mine);
-    EXECUTE format('CREATE POLICY kalix_delete ON %s AS RESTRICTIVE FOR DELETE USING (%s)', tbl, mine);
-
-    INSERT INTO kalix.isolated_tables (tbl, account_column, inherited)
-    VALUES (enable_isolation.tbl, enable_isolation.account_column, enable_isolation.inherited);
-    PERFORM kalix.write_audit('enable_isolation', NULL,
-        jsonb_build_object('table', tbl::text, 'account_column', account_column, 'inherited', inherited));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_enable_isolation';
 COMMENT ON FUNCTION kalix.enable_isolation(regclass, name, boolean) IS 'enables and forces row-level security on a table so each account sees only its rows (inherited: also its ancestors'' rows, read-only)';
 
 CREATE FUNCTION kalix.disable_isolation(tbl regclass)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    policy name;
-BEGIN
-    PERFORM kalix.check_table_owner(tbl);
-    DELETE FROM kalix.isolated_tables t WHERE t.tbl = disable_isolation.tbl;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'table "%" is not isolated', tbl
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    FOREACH policy IN ARRAY ARRAY['kalix_permit', 'kalix_select', 'kalix_insert', 'kalix_update', 'kalix_delete']
-    LOOP
-        EXECUTE format('DROP POLICY IF EXISTS %I ON %s', policy, tbl);
-    END LOOP;
-    -- Row-level security stays on if the owner has policies of their own.
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl) THEN
-        EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', tbl);
-        EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', tbl);
-    END IF;
-    PERFORM kalix.write_audit('disable_isolation', NULL, jsonb_build_object('table', tbl::text));
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_disable_isolation';
 COMMENT ON FUNCTION kalix.disable_isolation(regclass) IS 'removes the kalix policies of a table';
 
 -- A dropped table leaves the registry, so that dumps never name a missing OID.
 CREATE FUNCTION kalix.forget_dropped_tables() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE C SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    DELETE FROM kalix.isolated_tables t
-    USING pg_catalog.pg_event_trigger_dropped_objects() d
-    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
-      AND d.objid = t.tbl::oid;
-END
-$$;
+AS 'MODULE_PATHNAME', 'kalix_forget_dropped_tables';
 COMMENT ON FUNCTION kalix.forget_dropped_tables() IS 'event trigger: unregisters dropped isolated tables';
 CREATE EVENT TRIGGER kalix_forget_dropped_tables ON sql_drop
     EXECUTE FUNCTION kalix.forget_dropped_tables();
+
+-- A partition created or attached later is isolated as its parent is.
+CREATE FUNCTION kalix.isolate_new_partitions() RETURNS event_trigger
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_isolate_new_partitions';
+COMMENT ON FUNCTION kalix.isolate_new_partitions() IS 'event trigger: isolates new and attached partitions of isolated tables';
+CREATE EVENT TRIGGER kalix_isolate_new_partitions ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION kalix.isolate_new_partitions();
+
+-- Only enable_isolation and disable_isolation change the policies and
+-- row-level security of an isolated table; roles that are not superusers
+-- are refused.  Runs as the caller (not SECURITY DEFINER): it asks whether
+-- the caller is a superuser, and resolves the command's table names with the
+-- caller's search_path (its own statements name every object qualified).
+-- An event trigger rather than a hook, so that it is in force in every
+-- session, also before the library is loaded.
+CREATE FUNCTION kalix.guard_isolation_ddl() RETURNS event_trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'kalix_guard_isolation_ddl';
+COMMENT ON FUNCTION kalix.guard_isolation_ddl() IS 'event trigger: refuses policy and row-level security changes on isolated tables outside kalix.enable_isolation and kalix.disable_isolation';
+CREATE EVENT TRIGGER kalix_guard_isolation_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY')
+    EXECUTE FUNCTION kalix.guard_isolation_ddl();
 
 ------------------------------------------------------------------------------
 -- Team management: members and roles, copying users, account updates
@@ -889,295 +887,29 @@ COMMENT ON FUNCTION kalix.update_account(uuid, text, jsonb, jsonb) IS 'changes a
 -- lint: what weakens isolation
 ------------------------------------------------------------------------------
 
--- Reads only catalogs that every role may read, so it runs with the caller's
--- rights.  The pinned search_path makes pg_get_expr and regclass print
--- schema-qualified names, so expressions compare exactly.
+-- Runs with the caller's rights: it reads only catalogs that every role may
+-- read.  The pinned search_path makes pg_get_expr and regclass print
+-- schema-qualified names, so policy expressions compare exactly.
 CREATE FUNCTION kalix.lint()
 RETURNS TABLE (object text, problem text)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS $$
-WITH RECURSIVE registered AS (
-    SELECT t.tbl::oid AS relid, t.account_column, t.inherited
-    FROM kalix.isolated_tables t
-),
--- The policies kalix.enable_isolation creates, with the expressions it writes.
-expected AS (
-    SELECT r.relid, e.polname, e.polcmd, e.permissive, e.qual, e.qual_alt, e.check_expr
-    FROM registered r,
-         LATERAL (SELECT format('(%I = kalix.current_account())', r.account_column) AS mine,
-                         format('(%I = ANY (kalix.lineage()))', r.account_column) AS lineage) x,
-         LATERAL (VALUES
-             ('kalix_permit', '*', true,  'true',  NULL::text, 'true'),
-             ('kalix_select', 'r', false, x.mine,  CASE WHEN r.inherited THEN x.lineage END, NULL),
-             ('kalix_insert', 'a', false, NULL,    NULL, x.mine),
-             ('kalix_update', 'w', false, x.mine,  NULL, x.mine),
-             ('kalix_delete', 'd', false, x.mine,  NULL, NULL)
-         ) AS e (polname, polcmd, permissive, qual, qual_alt, check_expr)
-),
-found AS (
-    SELECT e.*, p.oid IS NOT NULL AS present, p.polcmd::text AS f_cmd,
-           p.polpermissive AS f_permissive, p.polroles AS f_roles,
-           pg_get_expr(p.polqual, p.polrelid) AS f_qual,
-           pg_get_expr(p.polwithcheck, p.polrelid) AS f_check
-    FROM expected e
-    LEFT JOIN pg_policy p ON p.polrelid = e.relid AND p.polname = e.polname
-),
-cmd_name (code, word) AS (
-    VALUES ('*', 'ALL'), ('r', 'SELECT'), ('a', 'INSERT'), ('w', 'UPDATE'), ('d', 'DELETE')
-),
--- Tables inheriting from a registered table, at any depth, with that table.
-descendants (relid, base) AS (
-    SELECT i.inhrelid, i.inhparent
-    FROM pg_inherits i JOIN registered r ON r.relid = i.inhparent
-    UNION
-    SELECT i.inhrelid, d.base
-    FROM pg_inherits i JOIN descendants d ON d.relid = i.inhparent
-),
--- Views and materialized views reading a registered table, directly or through other views.
-readers (relid, base) AS (
-    SELECT rw.ev_class, r.relid
-    FROM registered r
-    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = r.relid
-                    AND d.classid = 'pg_rewrite'::regclass
-    JOIN pg_rewrite rw ON rw.oid = d.objid
-    WHERE rw.ev_class <> r.relid
-    UNION
-    SELECT rw.ev_class, v.base
-    FROM readers v
-    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = v.relid
-                    AND d.classid = 'pg_rewrite'::regclass
-    JOIN pg_rewrite rw ON rw.oid = d.objid
-    WHERE rw.ev_class <> v.relid
-)
-SELECT object, problem FROM (
-    SELECT c.oid::regclass::text,
-           'row-level security is disabled, so the kalix policies are not applied'
-    FROM registered r JOIN pg_class c ON c.oid = r.relid
-    WHERE NOT c.relrowsecurity
-    UNION ALL
-    SELECT c.oid::regclass::text,
-           'row-level security is not forced, so the table''s owner bypasses the kalix policies'
-    FROM registered r JOIN pg_class c ON c.oid = r.relid
-    WHERE NOT c.relforcerowsecurity
-    UNION ALL
-    SELECT f.relid::regclass::text,
-           format('policy %s is missing', f.polname)
-    FROM found f
-    WHERE NOT f.present
-    UNION ALL
-    SELECT f.relid::regclass::text,
-           format('policy %s differs from what kalix.enable_isolation creates: %s', f.polname,
-                  concat_ws('; ',
-                      CASE WHEN f.f_cmd IS DISTINCT FROM f.polcmd THEN
-                          format('FOR %s instead of FOR %s',
-                                 (SELECT word FROM cmd_name WHERE code = f.f_cmd),
-                                 (SELECT word FROM cmd_name WHERE code = f.polcmd)) END,
-                      CASE WHEN f.f_permissive IS DISTINCT FROM f.permissive THEN
-                          format('AS %s instead of AS %s',
-                                 CASE WHEN f.f_permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
-                                 CASE WHEN f.permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END) END,
-                      CASE WHEN f.f_roles IS DISTINCT FROM '{0}'::oid[] THEN
-                          format('TO %s instead of TO PUBLIC',
-                                 (SELECT string_agg(CASE WHEN o = 0 THEN 'PUBLIC' ELSE quote_ident(o::regrole::text) END, ', ')
-                                  FROM unnest(f.f_roles) AS o)) END,
-                      CASE WHEN f.f_qual IS DISTINCT FROM f.qual AND f.f_qual IS DISTINCT FROM f.qual_alt THEN
-                          format('USING %s instead of %s', coalesce(f.f_qual, 'nothing'), coalesce(f.qual, 'nothing')) END,
-                      CASE WHEN f.f_check IS DISTINCT FROM f.check_expr THEN
-                          format('WITH CHECK %s instead of %s', coalesce(f.f_check, 'nothing'), coalesce(f.check_expr, 'nothing')) END))
-    FROM found f
-    WHERE f.present
-      AND (f.f_cmd IS DISTINCT FROM f.polcmd
-           OR f.f_permissive IS DISTINCT FROM f.permissive
-           OR f.f_roles IS DISTINCT FROM '{0}'::oid[]
-           OR (f.f_qual IS DISTINCT FROM f.qual AND f.f_qual IS DISTINCT FROM f.qual_alt)
-           OR f.f_check IS DISTINCT FROM f.check_expr)
-    UNION ALL
-    SELECT d.relid::regclass::text,
-           format('%s of isolated table %s without kalix isolation: queried directly, it shows the rows of every account',
-                  CASE WHEN c.relispartition THEN 'partition' ELSE 'child table' END,
-                  string_agg(DISTINCT d.base::regclass::text, ', '))
-    FROM descendants d JOIN pg_class c ON c.oid = d.relid
-    WHERE NOT EXISTS (SELECT 1 FROM registered r WHERE r.relid = d.relid)
-    GROUP BY d.relid, c.relispartition
-    UNION ALL
-    SELECT v.relid::regclass::text,
-           CASE c.relkind
-               WHEN 'm' THEN format('materialized view over isolated table %s: it keeps the rows its owner saw at refresh, without row-level security',
-                                    string_agg(DISTINCT v.base::regclass::text, ', '))
-               ELSE format('view over isolated table %s without security_invoker: the table''s policies are checked as the view''s owner, and not at all when the owner is a superuser or has BYPASSRLS',
-                           string_agg(DISTINCT v.base::regclass::text, ', '))
-           END
-    FROM readers v JOIN pg_class c ON c.oid = v.relid
-    WHERE c.relkind = 'm'
-       OR (c.relkind = 'v' AND NOT EXISTS (
-               SELECT 1 FROM pg_options_to_table(c.reloptions) o
-               WHERE o.option_name = 'security_invoker' AND o.option_value::boolean))
-    GROUP BY v.relid, c.relkind
-    UNION ALL
-    SELECT p.oid::regprocedure::text,
-           'SECURITY DEFINER function without a pinned search_path: a caller''s search_path can substitute the objects it names'
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE p.prosecdef
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS s WHERE s LIKE 'search\_path=%')
-) AS problems (object, problem)
-ORDER BY object, problem;
-$$;
-COMMENT ON FUNCTION kalix.lint() IS 'lists what weakens account isolation: RLS off or not forced, altered kalix policies, unisolated partitions, views without security_invoker, SECURITY DEFINER functions without a pinned search_path';
+AS 'MODULE_PATHNAME', 'kalix_lint';
+COMMENT ON FUNCTION kalix.lint() IS 'lists what weakens account isolation: RLS off or not forced, altered kalix policies, constraints without the account column, TRUNCATE/REFERENCES/TRIGGER grants, rules, unisolated partitions, views without security_invoker, SECURITY DEFINER functions without a pinned search_path or owned by a superuser, foreign objects in schema kalix';
 
 ------------------------------------------------------------------------------
--- NPIs: the kalix.npi type and the NPIs an account bills under
+-- NPIs: the NPIs an account bills under
 ------------------------------------------------------------------------------
 
--- Stored like int8 (the ten digits as a number), so that comparison, btree
--- and hash support are int8's own functions declared over kalix.npi.
-CREATE TYPE kalix.npi;
-
-CREATE FUNCTION kalix.npi_in(cstring) RETURNS kalix.npi
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_in';
-COMMENT ON FUNCTION kalix.npi_in(cstring) IS 'text input of kalix.npi: 10 digits or the 15-digit 80840 form, validated';
-
-CREATE FUNCTION kalix.npi_out(kalix.npi) RETURNS cstring
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_out';
-COMMENT ON FUNCTION kalix.npi_out(kalix.npi) IS 'text output of kalix.npi: the 10 digits';
-
-CREATE FUNCTION kalix.npi_recv(internal) RETURNS kalix.npi
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_recv';
-COMMENT ON FUNCTION kalix.npi_recv(internal) IS 'binary input of kalix.npi (an int8), validated again';
-
-CREATE FUNCTION kalix.npi_send(kalix.npi) RETURNS bytea
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_send';
-COMMENT ON FUNCTION kalix.npi_send(kalix.npi) IS 'binary output of kalix.npi (an int8)';
-
-CREATE TYPE kalix.npi (
-    INPUT = kalix.npi_in,
-    OUTPUT = kalix.npi_out,
-    RECEIVE = kalix.npi_recv,
-    SEND = kalix.npi_send,
-    LIKE = pg_catalog.int8
-);
-COMMENT ON TYPE kalix.npi IS 'US National Provider Identifier: 10 digits, the last a Luhn check digit over 80840 and the first nine';
-
-CREATE FUNCTION kalix.npi_is_valid(text) RETURNS boolean
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_is_valid';
-COMMENT ON FUNCTION kalix.npi_is_valid(text) IS 'true exactly when kalix.npi accepts the text; never raises';
-
-CREATE FUNCTION kalix.npi(bigint) RETURNS kalix.npi
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'kalix_npi_from_int8';
-COMMENT ON FUNCTION kalix.npi(bigint) IS 'cast from bigint to kalix.npi, validated';
-
-CREATE CAST (text AS kalix.npi) WITH INOUT;
-CREATE CAST (kalix.npi AS text) WITH INOUT AS ASSIGNMENT;
-CREATE CAST (bigint AS kalix.npi) WITH FUNCTION kalix.npi(bigint);
-CREATE CAST (kalix.npi AS bigint) WITHOUT FUNCTION AS ASSIGNMENT;
-
--- int8's built-ins, declared over kalix.npi (same representation).
-CREATE FUNCTION kalix.npi_eq(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8eq';
-COMMENT ON FUNCTION kalix.npi_eq(kalix.npi, kalix.npi) IS 'implementation of = for kalix.npi';
-CREATE FUNCTION kalix.npi_ne(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8ne';
-COMMENT ON FUNCTION kalix.npi_ne(kalix.npi, kalix.npi) IS 'implementation of <> for kalix.npi';
-CREATE FUNCTION kalix.npi_lt(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8lt';
-COMMENT ON FUNCTION kalix.npi_lt(kalix.npi, kalix.npi) IS 'implementation of < for kalix.npi';
-CREATE FUNCTION kalix.npi_le(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8le';
-COMMENT ON FUNCTION kalix.npi_le(kalix.npi, kalix.npi) IS 'implementation of <= for kalix.npi';
-CREATE FUNCTION kalix.npi_gt(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8gt';
-COMMENT ON FUNCTION kalix.npi_gt(kalix.npi, kalix.npi) IS 'implementation of > for kalix.npi';
-CREATE FUNCTION kalix.npi_ge(kalix.npi, kalix.npi) RETURNS boolean
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'int8ge';
-COMMENT ON FUNCTION kalix.npi_ge(kalix.npi, kalix.npi) IS 'implementation of >= for kalix.npi';
-CREATE FUNCTION kalix.npi_cmp(kalix.npi, kalix.npi) RETURNS integer
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'btint8cmp';
-COMMENT ON FUNCTION kalix.npi_cmp(kalix.npi, kalix.npi) IS 'btree comparison of kalix.npi';
-CREATE FUNCTION kalix.npi_sortsupport(internal) RETURNS void
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'btint8sortsupport';
-COMMENT ON FUNCTION kalix.npi_sortsupport(internal) IS 'btree sort support of kalix.npi';
-CREATE FUNCTION kalix.npi_hash(kalix.npi) RETURNS integer
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'hashint8';
-COMMENT ON FUNCTION kalix.npi_hash(kalix.npi) IS 'hash of kalix.npi';
-CREATE FUNCTION kalix.npi_hash_extended(kalix.npi, bigint) RETURNS bigint
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'hashint8extended';
-COMMENT ON FUNCTION kalix.npi_hash_extended(kalix.npi, bigint) IS 'seeded 64-bit hash of kalix.npi';
-
-CREATE FUNCTION kalix.npi_smaller(kalix.npi, kalix.npi) RETURNS kalix.npi
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'int8smaller';
-COMMENT ON FUNCTION kalix.npi_smaller(kalix.npi, kalix.npi) IS 'the smaller of two kalix.npi values (for min)';
-CREATE FUNCTION kalix.npi_larger(kalix.npi, kalix.npi) RETURNS kalix.npi
-    LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'int8larger';
-COMMENT ON FUNCTION kalix.npi_larger(kalix.npi, kalix.npi) IS 'the larger of two kalix.npi values (for max)';
-
-CREATE OPERATOR kalix.= (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_eq,
-    COMMUTATOR = OPERATOR(kalix.=), NEGATOR = OPERATOR(kalix.<>),
-    RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
-);
-CREATE OPERATOR kalix.<> (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_ne,
-    COMMUTATOR = OPERATOR(kalix.<>), NEGATOR = OPERATOR(kalix.=),
-    RESTRICT = neqsel, JOIN = neqjoinsel
-);
-CREATE OPERATOR kalix.< (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_lt,
-    COMMUTATOR = OPERATOR(kalix.>), NEGATOR = OPERATOR(kalix.>=),
-    RESTRICT = scalarltsel, JOIN = scalarltjoinsel
-);
-CREATE OPERATOR kalix.<= (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_le,
-    COMMUTATOR = OPERATOR(kalix.>=), NEGATOR = OPERATOR(kalix.>),
-    RESTRICT = scalarlesel, JOIN = scalarlejoinsel
-);
-CREATE OPERATOR kalix.> (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_gt,
-    COMMUTATOR = OPERATOR(kalix.<), NEGATOR = OPERATOR(kalix.<=),
-    RESTRICT = scalargtsel, JOIN = scalargtjoinsel
-);
-CREATE OPERATOR kalix.>= (
-    LEFTARG = kalix.npi, RIGHTARG = kalix.npi, FUNCTION = kalix.npi_ge,
-    COMMUTATOR = OPERATOR(kalix.<=), NEGATOR = OPERATOR(kalix.<),
-    RESTRICT = scalargesel, JOIN = scalargejoinsel
-);
-
-CREATE OPERATOR CLASS kalix.npi_ops
-    DEFAULT FOR TYPE kalix.npi USING btree AS
-        OPERATOR 1 kalix.<,
-        OPERATOR 2 kalix.<=,
-        OPERATOR 3 kalix.=,
-        OPERATOR 4 kalix.>=,
-        OPERATOR 5 kalix.>,
-        FUNCTION 1 kalix.npi_cmp(kalix.npi, kalix.npi),
-        FUNCTION 2 kalix.npi_sortsupport(internal),
-        FUNCTION 4 pg_catalog.btequalimage(oid);
-CREATE OPERATOR CLASS kalix.npi_hash_ops
-    DEFAULT FOR TYPE kalix.npi USING hash AS
-        OPERATOR 1 kalix.=,
-        FUNCTION 1 kalix.npi_hash(kalix.npi),
-        FUNCTION 2 kalix.npi_hash_extended(kalix.npi, bigint);
-
-CREATE AGGREGATE kalix.min(kalix.npi) (
-    SFUNC = kalix.npi_smaller, STYPE = kalix.npi, COMBINEFUNC = kalix.npi_smaller,
-    SORTOP = OPERATOR(kalix.<), PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE kalix.min(kalix.npi) IS 'the smallest NPI';
-CREATE AGGREGATE kalix.max(kalix.npi) (
-    SFUNC = kalix.npi_larger, STYPE = kalix.npi, COMBINEFUNC = kalix.npi_larger,
-    SORTOP = OPERATOR(kalix.>), PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE kalix.max(kalix.npi) IS 'the largest NPI';
-
+-- The type npi belongs to the required extension kalix_npi, in the schema it
+-- was installed into (public by default).  While this script runs,
+-- search_path is kalix followed by the schemas of the required extensions,
+-- so the unqualified name npi below is kalix_npi's type on every version;
+-- once created, columns and signatures hold it by OID, and kalix_npi may be
+-- moved with ALTER EXTENSION kalix_npi SET SCHEMA.
 CREATE TABLE kalix.account_npis (
     account_id uuid NOT NULL,   -- references kalix.accounts
-    npi        kalix.npi NOT NULL,
+    npi        npi NOT NULL,
     label      text,
     is_primary boolean NOT NULL DEFAULT false,
     CONSTRAINT account_npis_pkey PRIMARY KEY (account_id, npi)
@@ -1241,7 +973,7 @@ $$;
 REVOKE EXECUTE ON FUNCTION kalix.check_npi_admin(uuid) FROM PUBLIC;
 COMMENT ON FUNCTION kalix.check_npi_admin(uuid) IS 'internal: raises unless the current login may change the NPIs of the account';
 
-CREATE FUNCTION kalix.add_npi(account uuid, npi kalix.npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
+CREATE FUNCTION kalix.add_npi(account uuid, npi npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1249,7 +981,7 @@ AS $$
 DECLARE
     clean_label text := nullif(pg_catalog.btrim(add_npi.label), '');
     make_primary boolean := coalesce(add_npi.is_primary, false);
-    previous kalix.npi;
+    previous kalix.account_npis.npi%TYPE;
 BEGIN
     IF account IS NULL OR npi IS NULL THEN
         RAISE EXCEPTION 'account and NPI must not be null'
@@ -1257,7 +989,8 @@ BEGIN
     END IF;
     PERFORM kalix.check_npi_admin(account);
     IF EXISTS (SELECT 1 FROM kalix.account_npis n
-               WHERE n.account_id = account AND n.npi OPERATOR(kalix.=) add_npi.npi) THEN
+               WHERE n.account_id = account
+                 AND n.npi::pg_catalog.int8 OPERATOR(pg_catalog.=) add_npi.npi::pg_catalog.int8) THEN
         RAISE EXCEPTION 'NPI "%" is already registered for account "%"', npi, account
             USING ERRCODE = 'unique_violation',
                   HINT = 'To change its label or primary flag, remove it with kalix.remove_npi() and add it again.';
@@ -1275,9 +1008,9 @@ BEGIN
                            'previous_primary', previous::text));
 END
 $$;
-COMMENT ON FUNCTION kalix.add_npi(uuid, kalix.npi, text, boolean) IS 'registers an NPI for an account (admin); is_primary moves the primary flag to it';
+COMMENT ON FUNCTION kalix.add_npi(uuid, npi, text, boolean) IS 'registers an NPI for an account (admin); is_primary moves the primary flag to it';
 
-CREATE FUNCTION kalix.remove_npi(account uuid, npi kalix.npi)
+CREATE FUNCTION kalix.remove_npi(account uuid, npi npi)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1291,7 +1024,8 @@ BEGIN
     END IF;
     PERFORM kalix.check_npi_admin(account);
     DELETE FROM kalix.account_npis n
-    WHERE n.account_id = account AND n.npi OPERATOR(kalix.=) remove_npi.npi
+    WHERE n.account_id = account
+      AND n.npi::pg_catalog.int8 OPERATOR(pg_catalog.=) remove_npi.npi::pg_catalog.int8
     RETURNING n.is_primary INTO was_primary;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'NPI "%" is not registered for account "%"', npi, account
@@ -1301,15 +1035,15 @@ BEGIN
         jsonb_build_object('npi', npi::text, 'was_primary', was_primary));
 END
 $$;
-COMMENT ON FUNCTION kalix.remove_npi(uuid, kalix.npi) IS 'unregisters an NPI of an account (admin); removing the primary leaves the account without one';
+COMMENT ON FUNCTION kalix.remove_npi(uuid, npi) IS 'unregisters an NPI of an account (admin); removing the primary leaves the account without one';
 
-CREATE FUNCTION kalix.primary_npi(account uuid DEFAULT NULL) RETURNS kalix.npi
+CREATE FUNCTION kalix.primary_npi(account uuid DEFAULT NULL) RETURNS npi
 LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     target uuid := coalesce(account, kalix.current_account());
-    result kalix.npi;
+    result kalix.account_npis.npi%TYPE;
 BEGIN
     IF target IS NULL THEN
         RETURN NULL;

@@ -90,7 +90,7 @@ unset PGOPTIONS PGSERVICE PGPASSWORD || true
 psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1)
 
 # ---------------------------------------------------------------- data
-inherited=$("${psql[@]}" -At -c "CREATE EXTENSION kalix_accounts;
+inherited=$("${psql[@]}" -At -c "CREATE EXTENSION kalix_accounts CASCADE;
     SELECT to_regprocedure('kalix.lineage_distance(uuid)') IS NOT NULL;
     DROP EXTENSION kalix_accounts;")
 say "== loading $naccts accounts, $nlogins logins, $((naccts * per)) appointments, $((naccts * types)) appointment types"

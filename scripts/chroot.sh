@@ -4,6 +4,8 @@
 # `scripts/chroot.sh SUITE PGVERSION 'COMMAND'` runs COMMAND in the copied
 # tree (/src in the chroot) instead, e.g. one regress file:
 #   scripts/chroot.sh forky 18 'pg_virtualenv -t sh -c "make -s install && make installcheck REGRESS=team ISOLATION="'
+# PGPORT, when set, is the port of the throwaway cluster (the chroot shares
+# the host's network, so runs side by side need ports of their own).
 # The chroot is kept in $KALIX_CHROOT_CACHE (default /var/cache/kalix-chroots)
 # outside the clone, so a later run on the same machine re-uses it; the work
 # tree is copied in afresh each time.  Needs root and debootstrap.
@@ -61,7 +63,8 @@ rm -rf "$root/src" && mv "$root/src.new" "$root/src"
 
 run() {
     chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-        DEBIAN_FRONTEND=noninteractive PGVERSION="$pgversion" CI="${CI:-}" sh -c "$1"
+        DEBIAN_FRONTEND=noninteractive PGVERSION="$pgversion" CI="${CI:-}" ${PGPORT:+PGPORT=$PGPORT} \
+        sh -c "$1"
 }
 
 if [ ! -f "$root/.kalix-deps-$pgversion" ] || ! run 'cd /src && scripts/install-deps.sh --check'; then

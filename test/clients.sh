@@ -2,11 +2,12 @@
 # TAP: the client examples against the server the PG* variables point to
 # (unix socket, or TCP with a password as under pg_virtualenv -t):
 #   - examples/python (psycopg2 and SQLAlchemy from Debian, /usr/bin/python3),
+#   - examples/django (Debian's python3-django, its test client),
 #   - examples/node (pg and Knex from npm, node --test).
 # Each test creates its own database and application role and drops them; one
-# line per test case here, "python: ..." and "node: ...".  The node modules
-# are installed with `npm ci` when missing or older than package-lock.json
-# (needs the npm registry once; offline afterwards).
+# line per test case here, "python: ...", "django: ..." and "node: ...".  The
+# node modules are installed with `npm ci` when missing or older than
+# package-lock.json (needs the npm registry once; offline afterwards).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -18,11 +19,12 @@ cleanup() {
     psql -X -q -d postgres >/dev/null 2>&1 <<'SQL'
 DROP DATABASE IF EXISTS kalix_clients_py WITH (FORCE);
 DROP DATABASE IF EXISTS kalix_clients_node WITH (FORCE);
+DROP DATABASE IF EXISTS kalix_clients_django WITH (FORCE);
 DO $$
 DECLARE
     r name;
 BEGIN
-    FOR r IN SELECT rolname FROM pg_roles WHERE rolname IN ('kalix_clients_py_app', 'kalix_clients_node_app') LOOP
+    FOR r IN SELECT rolname FROM pg_roles WHERE rolname IN ('kalix_clients_py_app', 'kalix_clients_node_app', 'kalix_clients_django_app') LOOP
         EXECUTE format('REVOKE SET ON PARAMETER kalix.current_login FROM %I', r);
         EXECUTE format('DROP ROLE %I', r);
     END LOOP;
@@ -74,6 +76,15 @@ if /usr/bin/python3 -c 'import psycopg2, sqlalchemy' 2>"$work/py.err"; then
 else
     emit "not ok" "python: psycopg2 and sqlalchemy importable (scripts/install-deps.sh installs them)"
     sed 's/^/# /' "$work/py.err"
+fi
+
+# --- Django: Debian's python3-django (3.2 on bookworm, 4.2 trixie, 5.2 forky) -
+if /usr/bin/python3 -c 'import django, psycopg2' 2>"$work/django.err"; then
+    timeout 300 /usr/bin/python3 examples/django/test_example.py >"$work/django.out" 2>&1
+    report django $? '^(ok|not ok) [0-9]+ - (.*)$' "$work/django.out"
+else
+    emit "not ok" "django: django and psycopg2 importable (scripts/install-deps.sh installs them)"
+    sed 's/^/# /' "$work/django.err"
 fi
 
 # --- Node: pg and Knex from package-lock.json --------------------------------

@@ -66,8 +66,8 @@ SQL
 # Fill every extension table.  Accounts are written children first: the
 # parent_id foreign key is deferred, so one transaction may do that.
 psql_su -d "$src" >/dev/null 2>"$work/fill.err" <<SQL
-CREATE EXTENSION kalix_accounts;
-CREATE TABLE public.notes (id serial PRIMARY KEY, account_id uuid NOT NULL, body text);
+CREATE EXTENSION kalix_accounts CASCADE;
+CREATE TABLE public.notes (id serial, account_id uuid NOT NULL, body text, PRIMARY KEY (account_id, id));
 CREATE INDEX ON public.notes (account_id);
 SELECT kalix.enable_isolation('public.notes');
 GRANT SELECT ON public.notes TO $reader;

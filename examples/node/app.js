@@ -26,6 +26,17 @@ function mapError(err) {
   return err && err.code === '42501' ? new Forbidden(err.message) : err;
 }
 
+// Sets login and account for the Knex transaction trx only.  No account
+// (null, undefined, '') needs its own statement: switch_account(NULL) raises
+// 22004, and Knex refuses an undefined binding.
+async function identifyKnex(trx, login, account) {
+  await trx.raw("SELECT set_config('kalix.current_login', ?, true)", [login || '']);
+  if (account) {
+    await trx.raw('SELECT kalix.switch_account(?, true)', [account]);
+  } else {
+    await trx.raw("SELECT set_config('kalix.current_account', '', true)");
+  }
+}
 
 class KalixApp {
   // Logs in as the application role; host and port default to PGHOST/PGPORT.
@@ -76,12 +87,7 @@ class KalixApp {
   async knexRequest({ login = null, account = null } = {}, fn) {
     try {
       return await this.knex.transaction(async (trx) => {
-        await trx.raw("SELECT set_config('kalix.current_login', ?, true)", [login || '']);
-        if (account) {
-          await trx.raw('SELECT kalix.switch_account(?, true)', [account]);
-        } else {
-          await trx.raw("SELECT set_config('kalix.current_account', '', true)");
-        }
+        await identifyKnex(trx, login, account);
         return fn(trx);
       });
     } catch (err) {
@@ -164,4 +170,4 @@ class KalixApp {
   }
 }
 
-module.exports = { KalixApp, Forbidden };
+module.exports = { KalixApp, Forbidden, identifyKnex };

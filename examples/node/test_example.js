@@ -17,7 +17,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { Client } = require('pg');
-const { KalixApp, Forbidden } = require('./app');
+const { KalixApp, Forbidden, identifyKnex } = require('./app');
 
 const DB = 'kalix_clients_node';
 const ROLE = 'kalix_clients_node_app';
@@ -66,7 +66,7 @@ describe('kalix_accounts from node (pg and Knex)', () => {
       `ALTER ROLE ${ROLE} IN DATABASE ${DB} SET kalix.account_scope = 'transaction'`,
     ]);
     await asSuperuser(DB, [
-      'CREATE EXTENSION kalix_accounts',
+      'CREATE EXTENSION kalix_accounts CASCADE',
       fs.readFileSync(SCHEMA, 'utf8'),
       `GRANT EXECUTE ON FUNCTION kalix.create_login(text, text, name) TO ${ROLE}`,
       `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${ROLE}`,
@@ -186,6 +186,22 @@ describe('kalix_accounts from node (pg and Knex)', () => {
     }), /handler failed/);
     assert.deepEqual(await app.patients(ids.alice, ids.harbor), ['Hal']);
     assert.deepEqual(await app.knexRequest({}, async (trx) => (await trx.raw(state)).rows[0]), clean(k.pid));
+  });
+
+  it('identifies a Knex transaction with no account, null or undefined', async () => {
+    for (const account of [null, undefined, '']) {
+      const row = await app.knex.transaction(async (trx) => {
+        await identifyKnex(trx, ids.alice, account);
+        return (await trx.raw(state)).rows[0];
+      });
+      assert.deepEqual({ ...row, pid: 0 },
+        { pid: 0, login: ids.alice, account: '', types: 0, patients: 0 }, String(account));
+    }
+    // What the branch avoids: switch_account(NULL) and an undefined binding.
+    await assert.rejects(app.knex.transaction((trx) =>
+      trx.raw('SELECT kalix.switch_account(?, true)', [null])), { code: '22004' });
+    await assert.rejects(app.knex.transaction((trx) =>
+      trx.raw('SELECT kalix.switch_account(?, true)', [undefined])), /Undefined binding/);
   });
 
   it('does not carry session-level mistakes into the next request', async () => {

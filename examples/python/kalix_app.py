@@ -75,11 +75,16 @@ def make_engine(dbname, user, password, host=None, port=None, **kwargs):
 
 
 def _identify(conn, login, account):
-    """Sets login and account for the running transaction only."""
+    """Sets login and account for the running transaction only.
+
+    str(): ids may be uuid.UUID values (psycopg2 with register_uuid(), as
+    Django sets it up; SQLAlchemy's UUID(as_uuid=True)), sent as uuid, and
+    there is no set_config(text, uuid, boolean).
+    """
     conn.execute(text("SELECT set_config('kalix.current_login', :login, true)"),
-                 {"login": login or ""})
+                 {"login": str(login) if login else ""})
     if account:
-        conn.execute(text("SELECT kalix.switch_account(:account, true)"), {"account": account})
+        conn.execute(text("SELECT kalix.switch_account(:account, true)"), {"account": str(account)})
     else:
         conn.execute(text("SELECT set_config('kalix.current_account', '', true)"))
 

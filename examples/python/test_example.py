@@ -15,8 +15,10 @@ import os
 import secrets
 import sys
 import unittest
+import uuid
 
 import psycopg2
+import psycopg2.extras
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kalix_app as app  # noqa: E402
@@ -62,7 +64,7 @@ class KalixAppTest(unittest.TestCase):
         admin.close()
         db = superuser(DB)
         with db.cursor() as cur, open(SCHEMA) as schema:
-            cur.execute("CREATE EXTENSION kalix_accounts")
+            cur.execute("CREATE EXTENSION kalix_accounts CASCADE")
             cur.execute(schema.read())
             cur.execute("GRANT EXECUTE ON FUNCTION kalix.create_login(text, text, name) TO %s" % ROLE)
             cur.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s" % ROLE)
@@ -199,6 +201,17 @@ class KalixAppTest(unittest.TestCase):
             self.assertEqual(tuple(self.state(conn)), (pid, None, "", 0, 0))
             self.assertEqual(conn.execute(text("SELECT count(*) FROM kalix.my_accounts()")).scalar_one(), 0)
 
+
+    def test_uuid_values_identify(self):
+        # psycopg2 with register_uuid() (as Django sets it up), SQLAlchemy's
+        # UUID(as_uuid=True) and Django hand out uuid.UUID values; sent as
+        # they are, set_config(unknown, uuid, boolean) would not exist.
+        psycopg2.extras.register_uuid()
+        alice, sunrise, downtown = (uuid.UUID(v) for v in (self.alice, self.sunrise, self.downtown))
+        with app.request(self.engine, alice, sunrise) as conn:
+            self.assertEqual(tuple(self.state(conn))[1:], (self.alice, self.sunrise, 2, 1))
+        with app.orm_request(self.engine, uuid.UUID(self.bob), downtown) as session:
+            self.assertEqual(len(session.scalars(select(app.AppointmentType)).all()), 3)
 
     def test_first_request_on_a_new_connection(self):
         # The library loads during the first request; the login and account

@@ -10,12 +10,14 @@ OBJS += src/accounts.o src/members.o src/tree.o src/hierarchy.o src/unarchive.o 
 OBJS += src/invitations.o src/logins.o
 OBJS += src/isolation.o src/lint.o
 OBJS += src/account_npis.o src/npi.o src/npi_parse.o
+OBJS += src/reference.o src/visibility.o
 DATA = $(wildcard kalix_accounts--*.sql) kalix_accounts--1.0.control $(wildcard kalix_npi--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 DOCS = README.md CHANGELOG.md
 
 REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint
 REGRESS += kalix_npi npi hierarchy isolation_attacks install errors team_lifecycle
+REGRESS += reference visibility
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 ISOLATION = revoke_membership revoke_recheck rollback_switch
 ISOLATION += team_copy_users team_remove_member team_last_owner

@@ -79,12 +79,11 @@ COMMENT ON COLUMN kalix.logins.db_role IS 'the database role that is this login,
 CREATE TABLE kalix.accounts (
     id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     name        text NOT NULL,
-    -- deferred, so that a restore may load children before their parents
-    parent_id   uuid REFERENCES kalix.accounts (id) DEFERRABLE INITIALLY DEFERRED,
+    parent_id   uuid,           -- references kalix.accounts
     settings    jsonb NOT NULL DEFAULT '{}',
     branding    jsonb NOT NULL DEFAULT '{}',
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    created_by  uuid REFERENCES kalix.logins (id),
+    created_by  uuid,           -- references kalix.logins
     archived_at timestamptz,
     CONSTRAINT accounts_name_check
         CHECK (name OPERATOR(pg_catalog.=) pg_catalog.btrim(name, E' \t\n\r\f\x0B')
@@ -96,8 +95,8 @@ CREATE INDEX accounts_parent_id_idx ON kalix.accounts (parent_id);
 COMMENT ON TABLE kalix.accounts IS 'practice locations and workplaces; parent_id makes a child account';
 
 CREATE TABLE kalix.memberships (
-    account_id uuid NOT NULL REFERENCES kalix.accounts (id),
-    login_id   uuid NOT NULL REFERENCES kalix.logins (id),
+    account_id uuid NOT NULL,   -- references kalix.accounts
+    login_id   uuid NOT NULL,   -- references kalix.logins
     role       kalix.account_role NOT NULL DEFAULT 'member',
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT memberships_pkey PRIMARY KEY (account_id, login_id)
@@ -131,6 +130,68 @@ SELECT pg_catalog.pg_extension_config_dump('kalix.memberships', '');
 SELECT pg_catalog.pg_extension_config_dump('kalix.isolated_tables', '');
 SELECT pg_catalog.pg_extension_config_dump('kalix.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('kalix.audit_log_id_seq', '');
+
+------------------------------------------------------------------------------
+-- References between the extension's tables
+------------------------------------------------------------------------------
+
+-- Constraint triggers stand for the foreign keys between the extension's
+-- tables.  pg_restore -j loads the data of an extension's tables all at once,
+-- in any order (its archive orders them only for a serial restore), and a
+-- foreign key refused memberships whose accounts had not committed yet.  A
+-- reference_check trigger on the referencing table accepts a key that is in
+-- the referenced table, locking that row as a foreign key does, and a key of
+-- a referenced table that has no row at all yet (a parallel restore); the
+-- reference_keep triggers on the referenced table refuse to delete, re-key or
+-- truncate away rows that are still referenced.  Each trigger is named after
+-- the foreign key it replaces; the errors are that foreign key's.
+CREATE FUNCTION kalix.reference_check() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'kalix_reference_check';
+COMMENT ON FUNCTION kalix.reference_check() IS 'constraint trigger (column, referenced table, referenced column): the row''s key exists in the referenced table';
+CREATE FUNCTION kalix.reference_keep() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'kalix_reference_keep';
+COMMENT ON FUNCTION kalix.reference_keep() IS 'trigger (column, referencing table, referencing column, constraint): a referenced key is not deleted, changed or truncated away';
+-- Only the extension's own triggers use them (they read as the table's owner).
+REVOKE EXECUTE ON FUNCTION kalix.reference_check(), kalix.reference_keep() FROM PUBLIC;
+
+-- A child account's parent, checked at commit, so that one transaction (and
+-- so a restore) may store children before their parents.
+CREATE CONSTRAINT TRIGGER accounts_parent_id_fkey
+    AFTER INSERT OR UPDATE ON kalix.accounts DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('parent_id', 'kalix.accounts', 'id');
+CREATE CONSTRAINT TRIGGER accounts_parent_id_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.accounts DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.accounts', 'parent_id', 'accounts_parent_id_fkey');
+
+CREATE CONSTRAINT TRIGGER accounts_created_by_fkey
+    AFTER INSERT OR UPDATE ON kalix.accounts
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('created_by', 'kalix.logins', 'id');
+CREATE CONSTRAINT TRIGGER accounts_created_by_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.logins
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.accounts', 'created_by', 'accounts_created_by_fkey');
+CREATE TRIGGER accounts_created_by_fkey_truncate
+    AFTER TRUNCATE ON kalix.logins
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.accounts', 'created_by', 'accounts_created_by_fkey');
+
+CREATE CONSTRAINT TRIGGER memberships_account_id_fkey
+    AFTER INSERT OR UPDATE ON kalix.memberships
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('account_id', 'kalix.accounts', 'id');
+CREATE CONSTRAINT TRIGGER memberships_account_id_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.accounts
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.memberships', 'account_id', 'memberships_account_id_fkey');
+CREATE TRIGGER memberships_account_id_fkey_truncate
+    AFTER TRUNCATE ON kalix.accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.memberships', 'account_id', 'memberships_account_id_fkey');
+
+CREATE CONSTRAINT TRIGGER memberships_login_id_fkey
+    AFTER INSERT OR UPDATE ON kalix.memberships
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('login_id', 'kalix.logins', 'id');
+CREATE CONSTRAINT TRIGGER memberships_login_id_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.logins
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.memberships', 'login_id', 'memberships_login_id_fkey');
+CREATE TRIGGER memberships_login_id_fkey_truncate
+    AFTER TRUNCATE ON kalix.logins
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.memberships', 'login_id', 'memberships_login_id_fkey');
 
 ------------------------------------------------------------------------------
 -- Backend cache invalidation
@@ -179,6 +240,25 @@ CREATE FUNCTION kalix.switch_account(account uuid, is_local boolean DEFAULT fals
     AS 'MODULE_PATHNAME', 'kalix_switch_account';
 COMMENT ON FUNCTION kalix.switch_account(uuid, boolean) IS 'checks access, then sets kalix.current_account for the session (or with is_local the transaction)';
 
+-- What the policies of the extension's tables compare their key columns
+-- with, so that they plan as index conditions and hold no subquery.  The
+-- high COST makes the planner evaluate them once, in an index scan's
+-- condition, rather than per row in a filter.
+CREATE FUNCTION kalix.member_accounts() RETURNS uuid[]
+    LANGUAGE C STABLE PARALLEL SAFE COST 1000
+    AS 'MODULE_PATHNAME', 'kalix_member_accounts';
+COMMENT ON FUNCTION kalix.member_accounts() IS 'the accounts the current login is a member of, archived ones too; ''{}'' without a login';
+
+CREATE FUNCTION kalix.admin_accounts() RETURNS uuid[]
+    LANGUAGE C STABLE PARALLEL SAFE COST 1000
+    AS 'MODULE_PATHNAME', 'kalix_admin_accounts';
+COMMENT ON FUNCTION kalix.admin_accounts() IS 'the accounts where the current login is an admin or owner; ''{}'' without a login';
+
+CREATE FUNCTION kalix.team_logins() RETURNS uuid[]
+    LANGUAGE C STABLE PARALLEL SAFE COST 1000
+    AS 'MODULE_PATHNAME', 'kalix_team_logins';
+COMMENT ON FUNCTION kalix.team_logins() IS 'the current login and every login it shares an account with; ''{}'' without a login';
+
 ------------------------------------------------------------------------------
 -- Row-level security of the extension's own tables
 ------------------------------------------------------------------------------
@@ -191,21 +271,19 @@ ALTER TABLE kalix.audit_log ENABLE ROW LEVEL SECURITY;
 
 -- A login sees the accounts it belongs to (archived ones too) ...
 CREATE POLICY accounts_of_member ON kalix.accounts FOR SELECT
-    USING (kalix.member_role(id) IS NOT NULL);
+    USING (id OPERATOR(pg_catalog.=) ANY (kalix.member_accounts()));
 -- ... every membership of those accounts ...
 CREATE POLICY memberships_of_member ON kalix.memberships FOR SELECT
-    USING (kalix.member_role(account_id) IS NOT NULL);
+    USING (account_id OPERATOR(pg_catalog.=) ANY (kalix.member_accounts()));
 -- ... itself and the logins it shares an account with ...
 CREATE POLICY logins_self_and_team ON kalix.logins FOR SELECT
-    USING (id OPERATOR(pg_catalog.=) kalix.current_login()
-           OR EXISTS (SELECT 1 FROM kalix.memberships m
-                      WHERE m.login_id OPERATOR(pg_catalog.=) logins.id));
+    USING (id OPERATOR(pg_catalog.=) ANY (kalix.team_logins()));
 -- ... which tables are isolated ...
 CREATE POLICY isolated_tables_public ON kalix.isolated_tables FOR SELECT
     USING (true);
 -- ... and, as an admin or owner, the audit trail of the account.
 CREATE POLICY audit_log_of_admin ON kalix.audit_log FOR SELECT
-    USING (kalix.member_role(account_id) OPERATOR(pg_catalog.>=) 'admin'::kalix.account_role);
+    USING (account_id OPERATOR(pg_catalog.=) ANY (kalix.admin_accounts()));
 
 GRANT SELECT ON kalix.logins, kalix.accounts, kalix.memberships, kalix.isolated_tables,
     kalix.audit_log TO PUBLIC;
@@ -400,7 +478,7 @@ COMMENT ON FUNCTION kalix.lint() IS 'lists what weakens account isolation: RLS o
 -- once created, columns and signatures hold it by OID, and kalix_npi may be
 -- moved with ALTER EXTENSION kalix_npi SET SCHEMA.
 CREATE TABLE kalix.account_npis (
-    account_id uuid NOT NULL REFERENCES kalix.accounts (id),
+    account_id uuid NOT NULL,   -- references kalix.accounts
     npi        npi NOT NULL,
     label      text,
     is_primary boolean NOT NULL DEFAULT false,
@@ -415,9 +493,20 @@ COMMENT ON TABLE kalix.account_npis IS 'the NPIs an account bills under; at most
 ALTER TABLE kalix.account_npis ENABLE ROW LEVEL SECURITY;
 -- The members of an account see its NPIs.
 CREATE POLICY account_npis_of_member ON kalix.account_npis FOR SELECT
-    USING (kalix.member_role(account_id) IS NOT NULL);
+    USING (account_id OPERATOR(pg_catalog.=) ANY (kalix.member_accounts()));
 GRANT SELECT ON kalix.account_npis TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('kalix.account_npis', '');
+-- Its reference to kalix.accounts, kept as the other references are (see
+-- "References between the extension's tables").
+CREATE CONSTRAINT TRIGGER account_npis_account_id_fkey
+    AFTER INSERT OR UPDATE ON kalix.account_npis
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('account_id', 'kalix.accounts', 'id');
+CREATE CONSTRAINT TRIGGER account_npis_account_id_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.accounts
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.account_npis', 'account_id', 'account_npis_account_id_fkey');
+CREATE TRIGGER account_npis_account_id_fkey_truncate
+    AFTER TRUNCATE ON kalix.accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.account_npis', 'account_id', 'account_npis_account_id_fkey');
 
 CREATE FUNCTION kalix.add_npi(account uuid, npi npi, label text DEFAULT NULL, is_primary boolean DEFAULT false)
 RETURNS void
@@ -520,7 +609,7 @@ CREATE VIEW kalix.account_tree WITH (security_barrier) AS
             FROM pg_catalog.unnest(kalix.lineage(a.id)) WITH ORDINALITY AS l(id, ord)
             JOIN kalix.accounts p ON p.id OPERATOR(pg_catalog.=) l.id) AS path
     FROM kalix.accounts a
-    WHERE a.archived_at IS NULL AND kalix.member_role(a.id) IS NOT NULL;
+    WHERE a.id OPERATOR(pg_catalog.=) ANY (kalix.member_accounts()) AND a.archived_at IS NULL;
 COMMENT ON VIEW kalix.account_tree IS 'the caller''s unarchived accounts with their depth and path from the payer';
 GRANT SELECT ON kalix.account_tree TO PUBLIC;
 

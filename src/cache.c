@@ -709,6 +709,47 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 	return entry->role;
 }
 
+/* What KalixScanMemberships hands each row to. */
+typedef struct MembershipScan
+{
+	KalixMembershipVisitor visit;
+	void	   *arg;
+} MembershipScan;
+
+/* Passes one memberships row on to a KalixMembershipVisitor. */
+static bool
+VisitScannedMembership(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	MembershipScan *scan = arg;
+	bool		isnull;
+
+	scan->visit(DatumGetUUIDP(heap_getattr(tuple, Anum_memberships_account_id, desc, &isnull)),
+				DatumGetUUIDP(heap_getattr(tuple, Anum_memberships_login_id, desc, &isnull)),
+				RoleFromTuple(tuple, desc), scan->arg);
+	return true;
+}
+
+/*
+ * Reads every membership of a login (by_login) or of an account from the
+ * table, as the cache reads it, and calls visit on each.
+ */
+void
+KalixScanMemberships(const pg_uuid_t *key, bool by_login, KalixMembershipVisitor visit, void *arg)
+{
+	static const AttrNumber login_attnos[] = {Anum_memberships_login_id};
+	static const AttrNumber account_attnos[] = {Anum_memberships_account_id};
+	static const RegProcedure procs[] = {F_UUID_EQ};
+	Datum		values[] = {UUIDPGetDatum(key)};
+	MembershipScan scan = {visit, arg};
+
+	KalixCacheBegin();
+	if (cache.ids.installed)
+		IndexLookup(cache.ids.memberships,
+					by_login ? cache.ids.memberships_login_id_idx : cache.ids.memberships_pkey,
+					1, by_login ? login_attnos : account_attnos, procs, values,
+					VisitScannedMembership, &scan);
+}
+
 /*
  * The login's role in the account if it may work there (a member of an
  * existing, unarchived account); otherwise KALIX_ROLE_NONE, or with raise an

@@ -68,6 +68,10 @@ extern const pg_uuid_t *KalixLookupChildren(const pg_uuid_t *parent, int *count)
 extern bool KalixLoginForRole(Oid roleid, pg_uuid_t *login);
 extern bool KalixLoginExists(const pg_uuid_t *login);
 extern KalixRole KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login);
+typedef void (*KalixMembershipVisitor) (const pg_uuid_t *account, const pg_uuid_t *login,
+										KalixRole role, void *arg);
+extern void KalixScanMemberships(const pg_uuid_t *key, bool by_login,
+								 KalixMembershipVisitor visit, void *arg);
 extern KalixRole KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login,
 								  bool raise);
 

@@ -624,14 +624,14 @@ GRANT SELECT ON kalix.account_tree TO PUBLIC;
 -- can be read by the account's admins without any column to hide.
 CREATE TABLE kalix.invitations (
     id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
-    account_id  uuid NOT NULL REFERENCES kalix.accounts (id),
+    account_id  uuid NOT NULL,
     email       text NOT NULL,
     role        kalix.account_role NOT NULL DEFAULT 'member',
-    invited_by  uuid NOT NULL REFERENCES kalix.logins (id),
+    invited_by  uuid NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     expires_at  timestamptz NOT NULL,
     accepted_at timestamptz,
-    accepted_by uuid REFERENCES kalix.logins (id),
+    accepted_by uuid,
     revoked_at  timestamptz,
     CONSTRAINT invitations_accepted_check
         CHECK ((accepted_at IS NULL) OPERATOR(pg_catalog.=) (accepted_by IS NULL)),
@@ -640,14 +640,57 @@ CREATE TABLE kalix.invitations (
 CREATE INDEX invitations_account_id_idx ON kalix.invitations (account_id);
 COMMENT ON TABLE kalix.invitations IS 'invitations to join an account, by email; the token is never stored';
 
+-- Its references, kept as the other references between the extension's
+-- tables are (see "References between the extension's tables"), so that a
+-- parallel restore may load the tables in any order.
+CREATE CONSTRAINT TRIGGER invitations_account_id_fkey
+    AFTER INSERT OR UPDATE ON kalix.invitations
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('account_id', 'kalix.accounts', 'id');
+CREATE CONSTRAINT TRIGGER invitations_account_id_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.accounts
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.invitations', 'account_id', 'invitations_account_id_fkey');
+CREATE TRIGGER invitations_account_id_fkey_truncate
+    AFTER TRUNCATE ON kalix.accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.invitations', 'account_id', 'invitations_account_id_fkey');
+CREATE CONSTRAINT TRIGGER invitations_invited_by_fkey
+    AFTER INSERT OR UPDATE ON kalix.invitations
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('invited_by', 'kalix.logins', 'id');
+CREATE CONSTRAINT TRIGGER invitations_invited_by_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.logins
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.invitations', 'invited_by', 'invitations_invited_by_fkey');
+CREATE TRIGGER invitations_invited_by_fkey_truncate
+    AFTER TRUNCATE ON kalix.logins
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.invitations', 'invited_by', 'invitations_invited_by_fkey');
+CREATE CONSTRAINT TRIGGER invitations_accepted_by_fkey
+    AFTER INSERT OR UPDATE ON kalix.invitations
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('accepted_by', 'kalix.logins', 'id');
+CREATE CONSTRAINT TRIGGER invitations_accepted_by_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.logins
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.invitations', 'accepted_by', 'invitations_accepted_by_fkey');
+CREATE TRIGGER invitations_accepted_by_fkey_truncate
+    AFTER TRUNCATE ON kalix.logins
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.invitations', 'accepted_by', 'invitations_accepted_by_fkey');
+
 CREATE TABLE kalix.invitation_tokens (
-    invitation_id uuid PRIMARY KEY REFERENCES kalix.invitations (id) ON DELETE CASCADE,
+    invitation_id uuid PRIMARY KEY,
     token_hash    bytea NOT NULL,
     CONSTRAINT invitation_tokens_token_hash_key UNIQUE (token_hash),
     CONSTRAINT invitation_tokens_token_hash_check
         CHECK (pg_catalog.length(token_hash) OPERATOR(pg_catalog.=) 32)
 );
 COMMENT ON TABLE kalix.invitation_tokens IS 'the SHA-256 of each open invitation''s token; readable by no role RLS applies to';
+
+-- The token's invitation.  Invitations are never deleted (accept and revoke
+-- delete the token row itself), so the reference only refuses.
+CREATE CONSTRAINT TRIGGER invitation_tokens_invitation_id_fkey
+    AFTER INSERT OR UPDATE ON kalix.invitation_tokens
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('invitation_id', 'kalix.invitations', 'id');
+CREATE CONSTRAINT TRIGGER invitation_tokens_invitation_id_fkey_keep
+    AFTER UPDATE OF id OR DELETE ON kalix.invitations
+    FOR EACH ROW EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.invitation_tokens', 'invitation_id', 'invitation_tokens_invitation_id_fkey');
+CREATE TRIGGER invitation_tokens_invitation_id_fkey_truncate
+    AFTER TRUNCATE ON kalix.invitations
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.reference_keep('id', 'kalix.invitation_tokens', 'invitation_id', 'invitation_tokens_invitation_id_fkey');
 
 ALTER TABLE kalix.invitations ENABLE ROW LEVEL SECURITY;
 -- Admins and owners of an account read its invitations.

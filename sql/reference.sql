@@ -94,7 +94,7 @@ UPDATE kalix.accounts SET name = 'Reference Clinic' WHERE id = 'f1000000-0000-40
 -- committed yet.  (Rolled back: the tables are emptied only here.)
 --
 BEGIN;
-TRUNCATE kalix.account_npis, kalix.memberships, kalix.accounts, kalix.logins;
+TRUNCATE kalix.invitation_tokens, kalix.invitations, kalix.account_npis, kalix.memberships, kalix.accounts, kalix.logins;
 INSERT INTO kalix.memberships (account_id, login_id) VALUES
     ('f1000000-0000-4000-8000-0000000000ff', 'f0000000-0000-4000-8000-0000000000ff');
 INSERT INTO kalix.accounts (id, name, created_by) VALUES

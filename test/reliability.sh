@@ -202,7 +202,7 @@ check $? "the copy is whole and audited once ($seen)"
 # two accounts (a transaction-local switch_account) and reading the isolated
 # table, one round trip each; the backend's memory is sampled every 1,000.
 start=$(date +%s)
-python3 - "$source" "$target" >"$work/memory" 2>"$work/long.err" <<'PY'
+/usr/bin/python3 - "$source" "$target" >"$work/memory" 2>"$work/long.err" <<'PY'
 import sys
 import psycopg2
 

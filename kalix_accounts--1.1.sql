@@ -288,18 +288,6 @@ CREATE POLICY audit_log_of_admin ON kalix.audit_log FOR SELECT
 GRANT SELECT ON kalix.logins, kalix.accounts, kalix.memberships, kalix.isolated_tables,
     kalix.audit_log TO PUBLIC;
 
--- Internal: records one change.  Only the SECURITY DEFINER functions call it.
-CREATE FUNCTION kalix.write_audit(action text, account uuid, detail jsonb DEFAULT '{}')
-RETURNS void
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    INSERT INTO kalix.audit_log (login_id, account_id, action, detail)
-    VALUES (kalix.current_login(), account, action, coalesce(detail, '{}'));
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.write_audit(text, uuid, jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.write_audit(text, uuid, jsonb) IS 'internal: appends a row to kalix.audit_log';
-
 ------------------------------------------------------------------------------
 -- Logins and accounts
 ------------------------------------------------------------------------------
@@ -400,22 +388,6 @@ CREATE EVENT TRIGGER kalix_guard_isolation_ddl ON ddl_command_start
 -- The functions are C (src/members.c, src/accounts.c); src/access.c explains
 -- their locks: the account row FOR NO KEY UPDATE, then the membership.
 ------------------------------------------------------------------------------
-
--- Internal: raises null_value_not_allowed naming the argument when it is NULL.
-CREATE FUNCTION kalix.require_argument(value anyelement, argument text)
-RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF value IS NULL THEN
-        RAISE EXCEPTION '% must not be null', argument
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION kalix.require_argument(anyelement, text) FROM PUBLIC;
-COMMENT ON FUNCTION kalix.require_argument(anyelement, text) IS 'internal: raises when a required argument is NULL';
 
 CREATE FUNCTION kalix.add_member(account uuid, login uuid, role kalix.account_role DEFAULT 'member')
 RETURNS void

@@ -21,9 +21,17 @@ const knexFactory = require('knex');
 // The database refused: not a member, not an admin, no login (SQLSTATE 42501).
 class Forbidden extends Error {}
 
-// Turns insufficient_privilege into Forbidden, the web layer's 403.
+// The invitation token is unknown, used, revoked, expired or someone else's (SQLSTATE 28000).
+class InvitationInvalid extends Error {}
+
+// The refusals the web layer answers itself, by SQLSTATE.
+const REFUSALS = new Map([['42501', Forbidden], ['28000', InvitationInvalid]]);
+
+// Turns insufficient_privilege into Forbidden (the web layer's 403) and an
+// unusable invitation into InvitationInvalid (one "invitation no longer valid" page).
 function mapError(err) {
-  return err && err.code === '42501' ? new Forbidden(err.message) : err;
+  const Refusal = err && REFUSALS.get(err.code);
+  return Refusal ? new Refusal(err.message) : err;
 }
 
 // Sets login and account for the Knex transaction trx only.  No account
@@ -115,6 +123,19 @@ class KalixApp {
       c.query('SELECT kalix.add_member($1, $2, $3::kalix.account_role)', [account, member, role]));
   }
 
+  // Invites email into account, the current one (login must be an admin there); returns the one-time token for the link.
+  async invite(login, account, email, role = 'member') {
+    return this.pgRequest({ login, account }, async (c) =>
+      (await c.query('SELECT kalix.invite(kalix.current_account(), $1, $2::kalix.account_role) AS token',
+        [email, role])).rows[0].token);
+  }
+
+  // The invitee, signed in as login, accepts the link's token (a bind parameter, never in the SQL text); returns the account joined.
+  async acceptInvitation(login, token) {
+    return this.pgRequest({ login }, async (c) =>
+      (await c.query('SELECT kalix.accept_invitation($1) AS id', [token])).rows[0].id);
+  }
+
   // The Switch tab: the login's accounts, by name.
   async listAccounts(login, account = null) {
     return this.pgRequest({ login, account }, async (c) =>
@@ -170,4 +191,4 @@ class KalixApp {
   }
 }
 
-module.exports = { KalixApp, Forbidden, identifyKnex };
+module.exports = { KalixApp, Forbidden, InvitationInvalid, identifyKnex };

@@ -7,6 +7,7 @@
 // logged in as that role, plays a practice: Alice opens Sunrise Clinic and
 // Harbor Practice, adds Bob to Sunrise, defines appointment types, creates the
 // child Downtown with Sunrise's users copied; Carol is a login of her own.
+// The invitation tests sign up logins of their own (Dave, Erin, Frank).
 // Drops the database and the role at the end.
 //
 //   node --test --test-reporter=tap test_example.js
@@ -17,7 +18,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { Client } = require('pg');
-const { KalixApp, Forbidden, identifyKnex } = require('./app');
+const { KalixApp, Forbidden, InvitationInvalid, identifyKnex } = require('./app');
 
 const DB = 'kalix_clients_node';
 const ROLE = 'kalix_clients_node_app';
@@ -164,6 +165,37 @@ describe('kalix_accounts from node (pg and Knex)', () => {
     // Nothing without a login at all either.
     assert.deepEqual(await app.listAccounts(null), []);
     await assert.rejects(app.openAccount(null, "Nobody's"), Forbidden);
+  });
+
+  it('lets an invitee accept an invitation once', async () => {
+    const dave = await app.signUp('dave@example.com', 'Dave');
+    const token = await app.invite(ids.alice, ids.harbor, 'Dave@Example.com');
+    assert.equal(await app.acceptInvitation(dave, token), ids.harbor);
+    assert.deepEqual(names(await app.listAccounts(dave)), [['Harbor Practice', 'member', null]]);
+    // One use: the same link a second time is no longer valid.
+    await assert.rejects(app.acceptInvitation(dave, token),
+      (err) => err instanceof InvitationInvalid && err.message === 'invitation token is not valid');
+    assert.deepEqual(names(await app.listAccounts(dave)), [['Harbor Practice', 'member', null]]);
+  });
+
+  it('refuses an invitation to a login with another email', async () => {
+    const erin = await app.signUp('erin@example.com', 'Erin');
+    const frank = await app.signUp('frank@example.com', 'Frank');
+    const token = await app.invite(ids.alice, ids.sunrise, 'erin@example.com', 'admin');
+    await assert.rejects(app.acceptInvitation(frank, token), InvitationInvalid);
+    assert.deepEqual(await app.listAccounts(frank), []);
+    // The token is a bind parameter: SQL in it is only a wrong token.
+    await assert.rejects(app.acceptInvitation(frank, "x' OR true --"), InvitationInvalid);
+    // Frank's attempt did not use the invitation up: Erin still can.
+    assert.equal(await app.acceptInvitation(erin, token), ids.sunrise);
+    assert.deepEqual(names(await app.listAccounts(erin)), [['Sunrise Clinic', 'admin', null]]);
+  });
+
+  it('lets only an admin invite', async () => {
+    // Bob is a member of Sunrise, Carol none of it.
+    for (const login of [ids.bob, ids.carol]) {
+      await assert.rejects(app.invite(login, ids.sunrise, 'gina@example.com'), Forbidden);
+    }
   });
 
   it('leaks no rows from one request into the next', async () => {

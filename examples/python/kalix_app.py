@@ -51,14 +51,23 @@ class Forbidden(Exception):
     """The database refused: not a member, not an admin, no login (SQLSTATE 42501)."""
 
 
+class InvitationInvalid(Exception):
+    """The invitation token is unknown, used, revoked, expired or someone else's (SQLSTATE 28000)."""
+
+
+# The refusals the web layer answers itself, by SQLSTATE.
+_REFUSALS = {"42501": Forbidden, "28000": InvitationInvalid}
+
+
 @contextmanager
-def _forbidden_as_exception():
-    """Turns insufficient_privilege into Forbidden, the web layer's 403."""
+def _refusals_as_exceptions():
+    """Turns insufficient_privilege into Forbidden (the web layer's 403) and an unusable invitation into InvitationInvalid (one "invitation no longer valid" page)."""
     try:
         yield
     except DBAPIError as e:
-        if getattr(e.orig, "pgcode", None) == "42501":
-            raise Forbidden(e.orig.diag.message_primary) from e
+        refusal = _REFUSALS.get(getattr(e.orig, "pgcode", None))
+        if refusal:
+            raise refusal(e.orig.diag.message_primary) from e
         raise
 
 
@@ -92,7 +101,7 @@ def _identify(conn, login, account):
 @contextmanager
 def request(engine, login=None, account=None):
     """One request with SQLAlchemy Core: a transaction acting as login in account."""
-    with _forbidden_as_exception(), engine.begin() as conn:
+    with _refusals_as_exceptions(), engine.begin() as conn:
         _identify(conn, login, account)
         yield conn
 
@@ -111,7 +120,7 @@ def _identify_session(session, transaction, connection):
 @contextmanager
 def orm_request(engine, login=None, account=None):
     """One request with the ORM: a fresh session (no objects from an earlier request) in one transaction."""
-    with _forbidden_as_exception(), Session(bind=engine, info={"login": login, "account": account}) as session:
+    with _refusals_as_exceptions(), Session(bind=engine, info={"login": login, "account": account}) as session:
         with session.begin():
             yield session
 
@@ -137,6 +146,19 @@ def add_member(engine, login, account, member, role="member"):
     with request(engine, login, account) as conn:
         conn.execute(text("SELECT kalix.add_member(:account, :member, CAST(:role AS kalix.account_role))"),
                      {"account": account, "member": member, "role": role})
+
+
+def invite(engine, login, account, email, role="member"):
+    """Invites email into account, the current one (login must be an admin there); returns the one-time token for the link."""
+    with request(engine, login, account) as conn:
+        return conn.execute(text("SELECT kalix.invite(kalix.current_account(), :email, CAST(:role AS kalix.account_role))"),
+                            {"email": email, "role": role}).scalar_one()
+
+
+def accept_invitation(engine, login, token):
+    """The invitee, signed in as login, accepts the link's token (a bind parameter, never in the SQL text); returns the account joined."""
+    with request(engine, login) as conn:
+        return conn.execute(text("SELECT kalix.accept_invitation(:token)::text"), {"token": token}).scalar_one()
 
 
 def list_accounts(engine, login, account=None):

@@ -5,7 +5,8 @@ examples/schema.sql, and an application role with a password, granted SET on
 kalix.current_login and EXECUTE on kalix.create_login.  Then the app, logged
 in as that role, plays a practice: Alice opens Sunrise Clinic and Harbor
 Practice, adds Bob to Sunrise, defines appointment types, creates the child
-Downtown with Sunrise's users copied; Carol is a login of her own.  Drops the
+Downtown with Sunrise's users copied; Carol is a login of her own.  The
+invitation tests sign up logins of their own (Dave, Erin, Frank).  Drops the
 database and the role at the end.
 
 `python3 test_example.py` prints TAP; `python3 -m unittest` works as well.
@@ -158,6 +159,39 @@ class KalixAppTest(unittest.TestCase):
         self.assertEqual(app.list_accounts(e, None), [])
         with self.assertRaises(app.Forbidden):
             app.open_account(e, None, "Nobody's")
+
+    def test_invitation_accepted_once(self):
+        e = self.engine
+        dave = app.sign_up(e, "dave@example.com", "Dave")
+        token = app.invite(e, self.alice, self.harbor, "Dave@Example.com")
+        self.assertEqual(app.accept_invitation(e, dave, token), self.harbor)
+        self.assertEqual(self.names(app.list_accounts(e, dave)), [("Harbor Practice", "member", None)])
+        # One use: the same link a second time is no longer valid.
+        with self.assertRaises(app.InvitationInvalid) as refused:
+            app.accept_invitation(e, dave, token)
+        self.assertEqual(str(refused.exception), "invitation token is not valid")
+        self.assertEqual(self.names(app.list_accounts(e, dave)), [("Harbor Practice", "member", None)])
+
+    def test_invitation_for_another_email(self):
+        e = self.engine
+        erin = app.sign_up(e, "erin@example.com", "Erin")
+        frank = app.sign_up(e, "frank@example.com", "Frank")
+        token = app.invite(e, self.alice, self.sunrise, "erin@example.com", "admin")
+        with self.assertRaises(app.InvitationInvalid):
+            app.accept_invitation(e, frank, token)
+        self.assertEqual(app.list_accounts(e, frank), [])
+        # The token is a bind parameter: SQL in it is only a wrong token.
+        with self.assertRaises(app.InvitationInvalid):
+            app.accept_invitation(e, frank, "x' OR true --")
+        # Frank's attempt did not use the invitation up: Erin still can.
+        self.assertEqual(app.accept_invitation(e, erin, token), self.sunrise)
+        self.assertEqual(self.names(app.list_accounts(e, erin)), [("Sunrise Clinic", "admin", None)])
+
+    def test_invite_needs_an_admin(self):
+        # Bob is a member of Sunrise, Carol none of it.
+        for login in (self.bob, self.carol):
+            with self.assertRaises(app.Forbidden):
+                app.invite(self.engine, login, self.sunrise, "gina@example.com")
 
     def state(self, conn):
         return conn.execute(text(

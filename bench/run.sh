@@ -539,6 +539,8 @@ churn_table() {
 }
 
 create_tps=$(median <"$tmp/create")
+run_length="${DURATION}s"
+[ -n "${TRANSACTIONS:-}" ] && run_length="$TRANSACTIONS transactions"
 command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do [ -n "${!v:-}" ] && printf "%s=%s " "$v" "${!v}"; done)bench/run.sh"
 {
     echo "# kalix_accounts benchmark results"
@@ -564,7 +566,7 @@ command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do [ -n "${!v:-}" 
          "$((naccts * types)) appointment types (inherited, $types per account, names from a pool of 20)." \
          "Loaded in ${load_seconds}s."
     echo
-    echo "## Throughput (pgbench, 1 client, \`-M prepared\`, median of $ROUNDS rounds of ${TRANSACTIONS:+$TRANSACTIONS transactions}${TRANSACTIONS:-${DURATION}s}; ratios are medians of per-round ratios)"
+    echo "## Throughput (pgbench, 1 client, \`-M prepared\`, median of $ROUNDS rounds of $run_length; ratios are medians of per-round ratios)"
     echo
     [ "$actas" = t ] || { echo "act_as: not available in this build (\`kalix.act_as(uuid, uuid)\` does not exist)."; echo; }
     table

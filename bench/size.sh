@@ -150,7 +150,8 @@ EOF
     have=$n
     say "   loaded in ${load}s; create_account(child => true)"
     create=$(write_tps "$tmp/create.sql")
-    "${psql[@]}" -c "DELETE FROM kalix.memberships m USING kalix.accounts a WHERE a.id = m.account_id AND a.name = 'Size child';
+    "${psql[@]}" -c "DELETE FROM kalix.audit_log;
+                     DELETE FROM kalix.memberships m USING kalix.accounts a WHERE a.id = m.account_id AND a.name = 'Size child';
                      DELETE FROM kalix.accounts WHERE name = 'Size child'" >/dev/null
     say "   add_member + remove_member"
     member=$(write_tps "$tmp/member.sql")

@@ -57,7 +57,7 @@ export PGHOST=$tmp PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 unset PGOPTIONS PGSERVICE PGPASSWORD || true
 psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1)
 
-"${psql[@]}" <<'EOF'
+"${psql[@]}" <<'EOF' >/dev/null
 CREATE EXTENSION kalix_accounts;
 CREATE SCHEMA bench;
 CREATE FUNCTION bench.account_id(n bigint) RETURNS uuid LANGUAGE sql IMMUTABLE STRICT

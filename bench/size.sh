@@ -58,7 +58,7 @@ unset PGOPTIONS PGSERVICE PGPASSWORD || true
 psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1)
 
 "${psql[@]}" <<'EOF' >/dev/null
-CREATE EXTENSION kalix_accounts;
+CREATE EXTENSION kalix_accounts CASCADE;
 CREATE SCHEMA bench;
 CREATE FUNCTION bench.account_id(n bigint) RETURNS uuid LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT ('00000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid $$;

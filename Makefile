@@ -1,17 +1,29 @@
 # kalix_accounts: a PGXS build.  `make test` and `make demo` install what a
 # fresh machine lacks and run against a throwaway cluster (see README.md).
 
-EXTENSION = kalix_accounts
+EXTENSION = kalix_accounts kalix_npi
 MODULE_big = kalix_accounts
-OBJS = src/kalix.o src/guc.o src/cache.o src/identity.o src/isolation.o src/npi.o src/npi_parse.o src/hierarchy.o src/write.o
-DATA = $(wildcard kalix_accounts--*.sql)
+# One line per concern, so that additions merge cleanly.
+OBJS = src/kalix.o src/uuid.o src/guc.o src/cache.o src/identity.o src/write.o
+OBJS += src/errors.o src/access.o
+OBJS += src/accounts.o src/members.o src/tree.o src/hierarchy.o src/unarchive.o src/billing.o
+OBJS += src/invitations.o src/logins.o
+OBJS += src/isolation.o src/lint.o
+OBJS += src/account_npis.o src/npi.o src/npi_parse.o
+OBJS += src/reference.o src/visibility.o
+DATA = $(wildcard kalix_accounts--*.sql) kalix_accounts--1.0.control $(wildcard kalix_npi--*.sql)
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 DOCS = README.md CHANGELOG.md
 
-REGRESS = identity accounts isolation attacks attacks_rls team lint npi hierarchy
-REGRESS_OPTS = --inputdir=. --load-extension=kalix_accounts
-ISOLATION = revoke_membership rollback_switch team_copy_users team_remove_member team_last_owner hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive npi_primary
-ISOLATION_OPTS = --inputdir=. --load-extension=kalix_accounts
+REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint
+REGRESS += kalix_npi npi hierarchy isolation_attacks install errors team_lifecycle
+REGRESS += reference visibility
+REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
+ISOLATION = revoke_membership revoke_recheck rollback_switch
+ISOLATION += team_copy_users team_remove_member team_last_owner
+ISOLATION += hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive hierarchy_disjoint
+ISOLATION += npi_primary invitation_accept_race unarchive_race
+ISOLATION_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 
 # PGVERSION=17 picks Debian's /usr/lib/postgresql/17; PG_CONFIG names any other.
 ifdef PGVERSION
@@ -20,8 +32,36 @@ else
 PG_CONFIG ?= pg_config
 endif
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+# kalix_npi, the npi type's extension, has its own library: PGXS builds one
+# MODULE_big, so kalix_npi.so gets explicit rules below.  It links the same
+# objects that kalix_accounts.so keeps for the kalix.npi of 1.0 databases,
+# plus its own module block.
+NPI_OBJS = src/npi_module.o src/npi.o src/npi_parse.o
+EXTRA_CLEAN = kalix_npi$(DLSUFFIX) src/npi_module.o src/npi_module.bc
 ifneq ($(PGXS),)
 include $(PGXS)
+
+all: kalix_npi$(DLSUFFIX)
+ifeq ($(with_llvm), yes)
+all: src/npi_module.bc
+endif
+kalix_npi$(DLSUFFIX): $(NPI_OBJS)
+	$(CC) $(CFLAGS) -shared -o $@ $(NPI_OBJS) $(LDFLAGS) $(LDFLAGS_SL)
+
+install: install-kalix-npi
+install-kalix-npi: kalix_npi$(DLSUFFIX) installdirs
+	$(INSTALL_SHLIB) kalix_npi$(DLSUFFIX) '$(DESTDIR)$(pkglibdir)/'
+ifeq ($(with_llvm), yes)
+	$(call install_llvm_module,kalix_npi,$(NPI_OBJS))
+endif
+
+uninstall: uninstall-kalix-npi
+uninstall-kalix-npi:
+	rm -f '$(DESTDIR)$(pkglibdir)/kalix_npi$(DLSUFFIX)'
+ifeq ($(with_llvm), yes)
+	$(call uninstall_llvm_module,kalix_npi)
+endif
+.PHONY: install-kalix-npi uninstall-kalix-npi
 else
 all install installcheck:
 	@echo "no usable pg_config at '$(PG_CONFIG)': install the server headers ('make deps'," \

@@ -100,7 +100,7 @@ unset PGOPTIONS PGSERVICE PGPASSWORD || true
 psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1)
 
 # ---------------------------------------------------------------- data
-inherited=$("${psql[@]}" -At -c "CREATE EXTENSION kalix_accounts;
+inherited=$("${psql[@]}" -At -c "CREATE EXTENSION kalix_accounts CASCADE;
     SELECT to_regprocedure('kalix.lineage_distance(uuid)') IS NOT NULL;
     DROP EXTENSION kalix_accounts;")
 say "== loading $naccts accounts, $nlogins logins, $((naccts * per)) appointments, $((naccts * types)) appointment types"
@@ -542,6 +542,9 @@ churn_table() {
 create_tps=$(median <"$tmp/create")
 run_length="${DURATION}s"
 [ -n "${TRANSACTIONS:-}" ] && run_length="$TRANSACTIONS transactions"
+# hand-written sections below this marker survive the rewrite of $RESULTS
+marker="<!-- bench/run.sh keeps everything below this line when it rewrites the file -->"
+kept=$(sed -n "\|^$marker|,\$p" "$RESULTS" 2>/dev/null || true)
 command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do [ -n "${!v:-}" ] && printf "%s=%s " "$v" "${!v}"; done)bench/run.sh"
 {
     echo "# kalix_accounts benchmark results"
@@ -621,6 +624,7 @@ command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do [ -n "${!v:-}" 
         cat "$tmp/churn"
         echo '```'
     fi
+    [ -z "$kept" ] || { echo; printf '%s\n' "$kept"; }
 } >"$RESULTS"
 
 # chart: throughput relative to limit, log scale

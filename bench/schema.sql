@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 SET maintenance_work_mem = '256MB';
 SET work_mem = '256MB';
 
-CREATE EXTENSION kalix_accounts;
+CREATE EXTENSION kalix_accounts CASCADE;
 CREATE SCHEMA bench;
 
 -- Account and login numbers map to readable, deterministic ids, so that

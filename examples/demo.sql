@@ -5,7 +5,7 @@
 \pset footer off
 \set VERBOSITY terse
 
-CREATE EXTENSION kalix_accounts;
+CREATE EXTENSION kalix_accounts CASCADE;
 
 -- Two people: Dr. Rivera runs the practice, Sam works the front desk.
 CREATE ROLE rivera LOGIN;
@@ -63,15 +63,14 @@ SELECT kalix.billing_account() = :'sunrise' AS "Sunrise pays for Downtown";
 SELECT name, depth FROM kalix.billed_accounts() ORDER BY depth, name;
 SELECT path FROM kalix.account_tree ORDER BY path;
 
--- Several NPIs per account; one is primary.
-SET search_path = "$user", public, kalix;
+-- Several NPIs per account; one is primary.  The type npi (extension
+-- kalix_npi, in public) needs no schema on the path.
 SELECT kalix.add_npi(:'sunrise', '1234567893', 'Group NPI', is_primary => true);
 SELECT kalix.add_npi(:'sunrise', ' 808401245319599 ', 'Dr. Rivera');
 SELECT npi, label, is_primary FROM kalix.account_npis WHERE account_id = :'sunrise' ORDER BY npi;
 \set ON_ERROR_STOP 0
-SELECT '1234567890'::kalix.npi;
+SELECT '1234567890'::npi;
 \set ON_ERROR_STOP 1
-RESET search_path;
 
 -- The Switch tab lists her accounts; switching changes what every query sees.
 SELECT name, role, is_current FROM kalix.my_accounts();

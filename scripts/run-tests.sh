@@ -53,7 +53,7 @@ run_regress_step output_iso/regression.diffs REGRESS=
 echo "== pgTAP (pg_prove test/*.sql)"
 dropdb --if-exists kalix_tap >/dev/null 2>&1
 createdb kalix_tap &&
-    psql -X -q -d kalix_tap -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION kalix_accounts' || exit 1
+    psql -X -q -d kalix_tap -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION kalix_accounts CASCADE' || exit 1
 pg_prove -d kalix_tap test/*.sql 2>&1 | tee "$log"
 tap_total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log")
 tap_failed=$(sed -n 's/^Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')

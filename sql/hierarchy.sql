@@ -283,8 +283,14 @@ RESET ROLE;
 -- missing accounts get the same answer
 SET ROLE hier_admin;
 SELECT kalix.link_child(:'harbor', :'sunrise');
+-- Grafting (issue 13, item 11): an admin of Downtown, a child of Sunrise, and
+-- of Harbor, but only a member of the payer Sunrise, links Harbor under
+-- Downtown, so that Harbor's members would read Sunrise's shared resources
+-- and Sunrise would pay for Harbor without a say and without an audit row.
+-- Refused: linking into a tree needs an admin of its payer.
 SELECT kalix.link_child(:'harbor', :'downtown');
-SELECT kalix.unlink_child(:'harbor');
+SELECT hier_names(kalix.lineage(:'harbor')) AS harbor_stays_alone,
+       hier_name(kalix.billing_account(:'harbor')) AS harbor_pays;
 RESET ROLE;
 SET ROLE hier_outsider;
 SELECT kalix.link_child(:'harbor', :'sunrise');

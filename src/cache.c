@@ -7,11 +7,20 @@
  * CacheMemoryContext, filled lazily by index scans of the extension's tables.
  * Statement-level triggers on those tables call CacheInvalidateRelcacheByRelid
  * on the table changed; the invalidation reaches every backend when the change
- * commits (and this backend at its next command).  The relcache callback only
- * clears a flag; the next entry point (KalixCacheBegin) drops everything and
- * the tables are read again on demand.  Entries are never freed while a
- * caller holds a pointer: only KalixCacheBegin resets, and callers do not keep
+ * commits.  The entry point, KalixCacheBegin, is the cache's freshness rule:
+ * at every call it takes in pending invalidations (one unlocked test when
+ * none are pending), so a commit of another session is seen also in the
+ * middle of a statement, by the recheck of a row it waited for.  The relcache
+ * callback only clears a flag; the next entry point then builds a new, empty
+ * generation whole and only then swaps it for the old one, so an error at any
+ * point leaves the old (stale) or no cache, never a half one; the tables are
+ * read again on demand.  Entries are never freed while a caller holds a
+ * pointer: only KalixCacheBegin replaces the cache, and callers do not keep
  * pointers across calls into the cache.
+ *
+ * KalixCheckAccess answers the access question from the cache, for the read
+ * path and the SET-time check of kalix.current_account.  Layer: above uuid.c,
+ * below guc.c and identity.c.
  */
 #include "postgres.h"
 
@@ -22,6 +31,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -36,16 +46,7 @@
 #include "utils/syscache.h"
 
 #include "kalix.h"
-
-/* Columns of the extension's tables, as kalix_accounts--1.0.sql creates them. */
-#define Anum_accounts_id 1
-#define Anum_accounts_parent_id 3
-#define Anum_accounts_archived_at 8
-#define Anum_logins_id 1
-#define Anum_logins_db_role 4
-#define Anum_memberships_account_id 1
-#define Anum_memberships_login_id 2
-#define Anum_memberships_role 3
+#include "errors.h"
 
 /* Key of the membership hash. */
 typedef struct MemberKey
@@ -105,31 +106,48 @@ typedef struct CatalogIds
 	Oid			logins;
 	Oid			logins_pkey;
 	Oid			logins_db_role_key;
+	bool		db_role_by_oid; /* regrole (1.1); name in a 1.0 schema */
 	Oid			memberships;
 	Oid			memberships_pkey;
 	Oid			memberships_login_id_idx;
 	Oid			role_enum_values[3];	/* member, admin, owner */
 } CatalogIds;
 
-static MemoryContext KalixCacheContext = NULL;
+/*
+ * Everything one generation of the cache holds.  A new generation is built
+ * whole in a fresh context, then swapped in: an error while it is built
+ * leaves the previous one (or none), never a half one.
+ */
+typedef struct CacheContents
+{
+	MemoryContext context;
+	CatalogIds	ids;
+	HTAB	   *account_hash;
+	HTAB	   *login_hash;
+	HTAB	   *role_login_hash;
+	HTAB	   *member_hash;
+	HTAB	   *children_hash;
+} CacheContents;
+
 static bool cache_valid = false;
+static bool cache_building = false;
 static bool callback_registered = false;
-static CatalogIds ids;
-static HTAB *account_hash = NULL;
-static HTAB *login_hash = NULL;
-static HTAB *role_login_hash = NULL;
-static HTAB *member_hash = NULL;
-static HTAB *children_hash = NULL;
+static CacheContents cache;
 
 /* Bumped whenever cached data may have changed. */
 uint64		kalix_cache_generation = 1;
 
-/* Relcache callback: marks the cache stale when one of our tables changed. */
+/*
+ * Relcache callback: marks the cache stale when one of our tables changed.
+ * While a new generation is being built, every invalidation counts: the
+ * tables it resolves may not be the ones the current generation knows.
+ */
 static void
 InvalidateCallback(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || !ids.installed ||
-		relid == ids.accounts || relid == ids.logins || relid == ids.memberships)
+	if (cache_building || relid == InvalidOid || !cache.ids.installed ||
+		relid == cache.ids.accounts || relid == cache.ids.logins ||
+		relid == cache.ids.memberships)
 	{
 		cache_valid = false;
 		kalix_cache_generation++;
@@ -155,16 +173,16 @@ KalixCacheRegister(void)
 	}
 }
 
-/* Creates one of the cache's hash tables in the cache context. */
+/* Creates one of the cache's hash tables in the given context. */
 static HTAB *
-CreateHash(const char *name, Size keysize, Size entrysize)
+CreateHash(const char *name, Size keysize, Size entrysize, MemoryContext context)
 {
 	HASHCTL		ctl;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = keysize;
 	ctl.entrysize = entrysize;
-	ctl.hcxt = KalixCacheContext;
+	ctl.hcxt = context;
 	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
@@ -175,73 +193,104 @@ KalixRelid(const char *relname, Oid nsp)
 	return get_relname_relid(relname, nsp);
 }
 
-/* Resolves the OIDs the cache needs; ids.installed says whether all exist. */
+/*
+ * Resolves the OIDs the cache needs into *out; out->installed says whether
+ * all exist.  Catalog lookups: this may wait for a lock, and fail.
+ */
 static void
-ResolveIds(void)
+ResolveIds(CatalogIds *out)
 {
 	Oid			nsp = get_namespace_oid("kalix", true);
 	Oid			role_type;
 	static const char *const labels[] = {"member", "admin", "owner"};
 
-	memset(&ids, 0, sizeof(ids));
+	memset(out, 0, sizeof(CatalogIds));
 	if (!OidIsValid(nsp))
 		return;
-	ids.accounts = KalixRelid("accounts", nsp);
-	ids.accounts_pkey = KalixRelid("accounts_pkey", nsp);
-	ids.accounts_parent_id_idx = KalixRelid("accounts_parent_id_idx", nsp);
-	ids.logins = KalixRelid("logins", nsp);
-	ids.logins_pkey = KalixRelid("logins_pkey", nsp);
-	ids.logins_db_role_key = KalixRelid("logins_db_role_key", nsp);
-	ids.memberships = KalixRelid("memberships", nsp);
-	ids.memberships_pkey = KalixRelid("memberships_pkey", nsp);
-	ids.memberships_login_id_idx = KalixRelid("memberships_login_id_idx", nsp);
+	out->accounts = KalixRelid("accounts", nsp);
+	out->accounts_pkey = KalixRelid("accounts_pkey", nsp);
+	out->accounts_parent_id_idx = KalixRelid("accounts_parent_id_idx", nsp);
+	out->logins = KalixRelid("logins", nsp);
+	out->logins_pkey = KalixRelid("logins_pkey", nsp);
+	out->logins_db_role_key = KalixRelid("logins_db_role_key", nsp);
+	out->memberships = KalixRelid("memberships", nsp);
+	out->memberships_pkey = KalixRelid("memberships_pkey", nsp);
+	out->memberships_login_id_idx = KalixRelid("memberships_login_id_idx", nsp);
 	role_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 								CStringGetDatum("account_role"), ObjectIdGetDatum(nsp));
-	if (!OidIsValid(ids.accounts) || !OidIsValid(ids.accounts_pkey) ||
-		!OidIsValid(ids.accounts_parent_id_idx) ||
-		!OidIsValid(ids.logins) || !OidIsValid(ids.logins_pkey) ||
-		!OidIsValid(ids.logins_db_role_key) || !OidIsValid(ids.memberships) ||
-		!OidIsValid(ids.memberships_pkey) || !OidIsValid(ids.memberships_login_id_idx) ||
+	if (!OidIsValid(out->accounts) || !OidIsValid(out->accounts_pkey) ||
+		!OidIsValid(out->accounts_parent_id_idx) ||
+		!OidIsValid(out->logins) || !OidIsValid(out->logins_pkey) ||
+		!OidIsValid(out->logins_db_role_key) || !OidIsValid(out->memberships) ||
+		!OidIsValid(out->memberships_pkey) || !OidIsValid(out->memberships_login_id_idx) ||
 		!OidIsValid(role_type))
 		return;
 	for (int i = 0; i < 3; i++)
 	{
-		ids.role_enum_values[i] = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
-												  ObjectIdGetDatum(role_type),
-												  CStringGetDatum(labels[i]));
-		if (!OidIsValid(ids.role_enum_values[i]))
+		out->role_enum_values[i] = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
+												   ObjectIdGetDatum(role_type),
+												   CStringGetDatum(labels[i]));
+		if (!OidIsValid(out->role_enum_values[i]))
 			return;
 	}
-	ids.installed = true;
+	out->db_role_by_oid = get_atttype(out->logins, Anum_logins_db_role) == REGROLEOID;
+	out->installed = true;
 }
 
 /*
- * Entry point of every cache user: drops stale contents.  Must be called
- * before the first lookup of each SQL-callable function or hook.
+ * Builds a new generation of the cache completely, then swaps it in.  Until
+ * the swap nothing global changes, and the new memory context hangs under
+ * the caller's context: an error (a lock wait cancelled, a timeout) frees it
+ * with that context and leaves the previous generation, still marked stale,
+ * for the next call to rebuild.  The new generation is valid unless an
+ * invalidation arrived while it was built.
+ */
+static void
+RebuildCache(void)
+{
+	uint64		generation = kalix_cache_generation;
+	CacheContents fresh;
+
+	/* Left true by an error, it only makes more invalidations count. */
+	cache_building = true;
+	ResolveIds(&fresh.ids);
+	cache_building = false;
+
+	fresh.context = AllocSetContextCreate(CurrentMemoryContext, "kalix_accounts cache",
+										  ALLOCSET_DEFAULT_SIZES);
+	fresh.account_hash = CreateHash("kalix accounts", sizeof(pg_uuid_t),
+									sizeof(KalixAccount), fresh.context);
+	fresh.login_hash = CreateHash("kalix logins", sizeof(pg_uuid_t),
+								  sizeof(LoginEntry), fresh.context);
+	fresh.role_login_hash = CreateHash("kalix role logins", sizeof(Oid),
+									   sizeof(RoleLoginEntry), fresh.context);
+	fresh.member_hash = CreateHash("kalix memberships", sizeof(MemberKey),
+								   sizeof(MemberEntry), fresh.context);
+	fresh.children_hash = CreateHash("kalix children", sizeof(pg_uuid_t),
+									 sizeof(ChildrenEntry), fresh.context);
+
+	/* The swap: nothing below can fail. */
+	MemoryContextSetParent(fresh.context, CacheMemoryContext);
+	if (cache.context != NULL)
+		MemoryContextDelete(cache.context);
+	cache = fresh;
+	cache_valid = (kalix_cache_generation == generation);
+}
+
+/*
+ * Entry point of every cache user, and the cache's freshness rule: takes in
+ * the invalidations other sessions' commits sent (one unlocked test when
+ * none are pending), then replaces stale contents.  Must be called before
+ * the first lookup of each SQL-callable function, hook or identity lookup.
  */
 void
 KalixCacheBegin(void)
 {
+	AcceptInvalidationMessages();
 	if (cache_valid)
 		return;
-
 	KalixCacheRegister();
-	if (KalixCacheContext == NULL)
-		KalixCacheContext = AllocSetContextCreate(CacheMemoryContext,
-												  "kalix_accounts cache",
-												  ALLOCSET_DEFAULT_SIZES);
-	else
-		MemoryContextReset(KalixCacheContext);
-	account_hash = login_hash = role_login_hash = member_hash = children_hash = NULL;
-
-	/* Mark valid first: an invalidation arriving while we resolve clears it. */
-	cache_valid = true;
-	ResolveIds();
-	account_hash = CreateHash("kalix accounts", sizeof(pg_uuid_t), sizeof(KalixAccount));
-	login_hash = CreateHash("kalix logins", sizeof(pg_uuid_t), sizeof(LoginEntry));
-	role_login_hash = CreateHash("kalix role logins", sizeof(Oid), sizeof(RoleLoginEntry));
-	member_hash = CreateHash("kalix memberships", sizeof(MemberKey), sizeof(MemberEntry));
-	children_hash = CreateHash("kalix children", sizeof(pg_uuid_t), sizeof(ChildrenEntry));
+	RebuildCache();
 }
 
 /* True until an invalidation arrives; the next KalixCacheBegin then resets. */
@@ -255,16 +304,16 @@ KalixCacheIsValid(void)
 void *
 KalixCacheAlloc(Size size)
 {
-	Assert(KalixCacheContext != NULL);
-	return MemoryContextAllocZero(KalixCacheContext, size);
+	Assert(cache.context != NULL);
+	return MemoryContextAllocZero(cache.context, size);
 }
 
 /* The pg_enum OID of a kalix.account_role value. */
 Oid
 KalixRoleEnumValue(KalixRole role)
 {
-	Assert(ids.installed && role >= KALIX_ROLE_MEMBER && role <= KALIX_ROLE_OWNER);
-	return ids.role_enum_values[role];
+	Assert(cache.ids.installed && role >= KALIX_ROLE_MEMBER && role <= KALIX_ROLE_OWNER);
+	return cache.ids.role_enum_values[role];
 }
 
 /* True when the extension's tables exist in this database. */
@@ -272,7 +321,7 @@ bool
 KalixInstalled(void)
 {
 	KalixCacheBegin();
-	return ids.installed;
+	return cache.ids.installed;
 }
 
 /*
@@ -339,7 +388,7 @@ VisitAccount(HeapTuple tuple, TupleDesc desc, void *arg)
 KalixAccount *
 KalixLookupAccount(const pg_uuid_t *id)
 {
-	KalixAccount *entry = hash_search(account_hash, id, HASH_FIND, NULL);
+	KalixAccount *entry = hash_search(cache.account_hash, id, HASH_FIND, NULL);
 
 	if (entry == NULL)
 	{
@@ -350,10 +399,10 @@ KalixLookupAccount(const pg_uuid_t *id)
 
 		/* Read first, enter after: an error must not leave a false entry. */
 		account.id = *id;
-		if (ids.installed)
-			IndexLookup(ids.accounts, ids.accounts_pkey, 1, attnos, procs, values,
+		if (cache.ids.installed)
+			IndexLookup(cache.ids.accounts, cache.ids.accounts_pkey, 1, attnos, procs, values,
 						VisitAccount, &account);
-		entry = hash_search(account_hash, id, HASH_ENTER, NULL);
+		entry = hash_search(cache.account_hash, id, HASH_ENTER, NULL);
 		*entry = account;
 	}
 	return entry;
@@ -390,7 +439,7 @@ VisitChild(HeapTuple tuple, TupleDesc desc, void *arg)
 const pg_uuid_t *
 KalixLookupChildren(const pg_uuid_t *parent, int *count)
 {
-	ChildrenEntry *entry = hash_search(children_hash, parent, HASH_FIND, NULL);
+	ChildrenEntry *entry = hash_search(cache.children_hash, parent, HASH_FIND, NULL);
 
 	if (entry == NULL)
 	{
@@ -404,15 +453,15 @@ KalixLookupChildren(const pg_uuid_t *parent, int *count)
 		scan.count = 0;
 		scan.allocated = 8;
 		scan.rows = palloc(scan.allocated * sizeof(KalixAccount));
-		if (ids.installed)
-			IndexLookup(ids.accounts, ids.accounts_parent_id_idx, 1, attnos, procs, values,
+		if (cache.ids.installed)
+			IndexLookup(cache.ids.accounts, cache.ids.accounts_parent_id_idx, 1, attnos, procs, values,
 						VisitChild, &scan);
-		children = MemoryContextAlloc(KalixCacheContext,
+		children = MemoryContextAlloc(cache.context,
 									  Max(scan.count, 1) * sizeof(pg_uuid_t));
 		for (int i = 0; i < scan.count; i++)
 		{
 			bool		found;
-			KalixAccount *child = hash_search(account_hash, &scan.rows[i].id,
+			KalixAccount *child = hash_search(cache.account_hash, &scan.rows[i].id,
 											  HASH_ENTER, &found);
 
 			if (!found)
@@ -420,7 +469,7 @@ KalixLookupChildren(const pg_uuid_t *parent, int *count)
 			children[i] = scan.rows[i].id;
 		}
 		pfree(scan.rows);
-		entry = hash_search(children_hash, parent, HASH_ENTER, NULL);
+		entry = hash_search(cache.children_hash, parent, HASH_ENTER, NULL);
 		entry->count = scan.count;
 		entry->children = children;
 	}
@@ -442,31 +491,46 @@ VisitLogin(HeapTuple tuple, TupleDesc desc, void *arg)
 	return false;
 }
 
-/* The login whose db_role is the given role, if there is one. */
+/*
+ * The login whose db_role is the given role, if there is one: by the role's
+ * OID, so that another role taking its name is not that login.  A 1.0 schema
+ * not yet updated stores the name, and is read by name until it is.
+ */
 bool
 KalixLoginForRole(Oid roleid, pg_uuid_t *login)
 {
-	RoleLoginEntry *entry = hash_search(role_login_hash, &roleid, HASH_FIND, NULL);
+	RoleLoginEntry *entry = hash_search(cache.role_login_hash, &roleid, HASH_FIND, NULL);
 
 	if (entry == NULL)
 	{
-		char	   *rolname = GetUserNameFromId(roleid, true);
+		static const AttrNumber attnos[] = {Anum_logins_db_role};
 		RoleLoginEntry result = {0};
 
 		result.roleid = roleid;
-		if (ids.installed && rolname != NULL)
+		if (cache.ids.installed && cache.ids.db_role_by_oid)
 		{
-			static const AttrNumber attnos[] = {Anum_logins_db_role};
+			static const RegProcedure procs[] = {F_OIDEQ};
+			Datum		values[] = {ObjectIdGetDatum(roleid)};
+
+			IndexLookup(cache.ids.logins, cache.ids.logins_db_role_key, 1, attnos, procs,
+						values, VisitLogin, &result);
+		}
+		else if (cache.ids.installed)
+		{
 			static const RegProcedure procs[] = {F_NAMEEQ};
+			char	   *rolname = GetUserNameFromId(roleid, true);
 			NameData	name;
 			Datum		values[1];
 
-			namestrcpy(&name, rolname);
-			values[0] = NameGetDatum(&name);
-			IndexLookup(ids.logins, ids.logins_db_role_key, 1, attnos, procs, values,
-						VisitLogin, &result);
+			if (rolname != NULL)
+			{
+				namestrcpy(&name, rolname);
+				values[0] = NameGetDatum(&name);
+				IndexLookup(cache.ids.logins, cache.ids.logins_db_role_key, 1, attnos, procs,
+							values, VisitLogin, &result);
+			}
 		}
-		entry = hash_search(role_login_hash, &roleid, HASH_ENTER, NULL);
+		entry = hash_search(cache.role_login_hash, &roleid, HASH_ENTER, NULL);
 		*entry = result;
 	}
 	if (entry->found)
@@ -491,7 +555,7 @@ RoleFromTuple(HeapTuple tuple, TupleDesc desc)
 													  desc, &isnull));
 
 	for (int i = 0; i < 3 && !isnull; i++)
-		if (value == ids.role_enum_values[i])
+		if (value == cache.ids.role_enum_values[i])
 			return (KalixRole) i;
 	return KALIX_ROLE_NONE;
 }
@@ -524,7 +588,7 @@ static LoginEntry *
 LoginEntryOf(const pg_uuid_t *login)
 {
 	bool		found;
-	LoginEntry *entry = hash_search(login_hash, login, HASH_ENTER, &found);
+	LoginEntry *entry = hash_search(cache.login_hash, login, HASH_ENTER, &found);
 
 	if (!found)
 	{
@@ -537,7 +601,7 @@ LoginEntryOf(const pg_uuid_t *login)
 }
 
 /*
- * Reads every membership of a login into member_hash, unless it has too
+ * Reads every membership of a login into cache.member_hash, unless it has too
  * many.  A login with a membership exists (a foreign key says so).
  */
 static void
@@ -549,15 +613,15 @@ PreloadMemberships(LoginEntry *entry)
 	LoginMembersScan *scan = palloc(sizeof(LoginMembersScan));
 
 	scan->count = 0;
-	if (ids.installed)
-		IndexLookup(ids.memberships, ids.memberships_login_id_idx, 1, attnos, procs,
+	if (cache.ids.installed)
+		IndexLookup(cache.ids.memberships, cache.ids.memberships_login_id_idx, 1, attnos, procs,
 					values, VisitLoginMembership, scan);
 	if (scan->count > PRELOAD_MEMBERSHIPS_MAX)
 		entry->members_many = true;
 	else
 	{
 		for (int i = 0; i < scan->count; i++)
-			*(MemberEntry *) hash_search(member_hash, &scan->rows[i].key,
+			*(MemberEntry *) hash_search(cache.member_hash, &scan->rows[i].key,
 										 HASH_ENTER, NULL) = scan->rows[i];
 		entry->members_loaded = true;
 	}
@@ -584,8 +648,8 @@ KalixLoginExists(const pg_uuid_t *login)
 		Datum		values[] = {UUIDPGetDatum(login)};
 		bool		exists = false;
 
-		if (ids.installed)
-			IndexLookup(ids.logins, ids.logins_pkey, 1, attnos, procs, values,
+		if (cache.ids.installed)
+			IndexLookup(cache.ids.logins, cache.ids.logins_pkey, 1, attnos, procs, values,
 						VisitLoginExists, &exists);
 		entry->exists = exists;
 		entry->exists_known = true;
@@ -611,7 +675,7 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 
 	key.account = *account;
 	key.login = *login;
-	entry = hash_search(member_hash, &key, HASH_FIND, NULL);
+	entry = hash_search(cache.member_hash, &key, HASH_FIND, NULL);
 	if (entry != NULL)
 		return entry->role;
 
@@ -619,7 +683,7 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 	if (!login_entry->members_loaded && !login_entry->members_many)
 	{
 		PreloadMemberships(login_entry);
-		entry = hash_search(member_hash, &key, HASH_FIND, NULL);
+		entry = hash_search(cache.member_hash, &key, HASH_FIND, NULL);
 		if (entry != NULL)
 			return entry->role;
 	}
@@ -636,13 +700,82 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 
 		result.key = key;
 		result.role = KALIX_ROLE_NONE;
-		if (ids.installed)
-			IndexLookup(ids.memberships, ids.memberships_pkey, 2, attnos, procs, values,
+		if (cache.ids.installed)
+			IndexLookup(cache.ids.memberships, cache.ids.memberships_pkey, 2, attnos, procs, values,
 						VisitMembership, &result);
-		entry = hash_search(member_hash, &key, HASH_ENTER, NULL);
+		entry = hash_search(cache.member_hash, &key, HASH_ENTER, NULL);
 		*entry = result;
 	}
 	return entry->role;
+}
+
+/* What KalixScanMemberships hands each row to. */
+typedef struct MembershipScan
+{
+	KalixMembershipVisitor visit;
+	void	   *arg;
+} MembershipScan;
+
+/* Passes one memberships row on to a KalixMembershipVisitor. */
+static bool
+VisitScannedMembership(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	MembershipScan *scan = arg;
+	bool		isnull;
+
+	scan->visit(DatumGetUUIDP(heap_getattr(tuple, Anum_memberships_account_id, desc, &isnull)),
+				DatumGetUUIDP(heap_getattr(tuple, Anum_memberships_login_id, desc, &isnull)),
+				RoleFromTuple(tuple, desc), scan->arg);
+	return true;
+}
+
+/*
+ * Reads every membership of a login (by_login) or of an account from the
+ * table, as the cache reads it, and calls visit on each.
+ */
+void
+KalixScanMemberships(const pg_uuid_t *key, bool by_login, KalixMembershipVisitor visit, void *arg)
+{
+	static const AttrNumber login_attnos[] = {Anum_memberships_login_id};
+	static const AttrNumber account_attnos[] = {Anum_memberships_account_id};
+	static const RegProcedure procs[] = {F_UUID_EQ};
+	Datum		values[] = {UUIDPGetDatum(key)};
+	MembershipScan scan = {visit, arg};
+
+	KalixCacheBegin();
+	if (cache.ids.installed)
+		IndexLookup(cache.ids.memberships,
+					by_login ? cache.ids.memberships_login_id_idx : cache.ids.memberships_pkey,
+					1, by_login ? login_attnos : account_attnos, procs, values,
+					VisitScannedMembership, &scan);
+}
+
+/*
+ * The login's role in the account if it may work there (a member of an
+ * existing, unarchived account); otherwise KALIX_ROLE_NONE, or with raise an
+ * insufficient_privilege error that reveals nothing to non-members.
+ */
+KalixRole
+KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
+{
+	KalixAccount *entry;
+	KalixRole	role = KALIX_ROLE_NONE;
+	bool		archived;
+
+	KalixCacheBegin();
+	entry = KalixLookupAccount(account);
+	archived = entry->archived;
+	if (entry->exists)
+		role = KalixMemberRole(account, login);
+	if (role == KALIX_ROLE_NONE && raise)
+		KalixRaiseNotMember(account);
+	if (role != KALIX_ROLE_NONE && archived)
+	{
+		if (raise)
+			KalixRaiseArchived(account);
+		role = KALIX_ROLE_NONE;
+	}
+	return role;
 }
 
 PG_FUNCTION_INFO_V1(kalix_cache_invalidate);

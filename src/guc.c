@@ -1,7 +1,9 @@
 /*
  * guc.c
  *		The kalix.* settings: the current account and login, the lineage limit
- *		and the scope of an account choice.
+ *		and the scope of an account choice; and the login the settings name.
+ *
+ * Below identity.c: the SET-time checks ask the cache (cache.c) directly.
  *
  * kalix.current_account and kalix.current_login are parsed once in their
  * check hooks; the parsed value travels to the assign hook through "extra".
@@ -9,17 +11,35 @@
  * with kalix.account_scope = 'transaction' an account or login chosen in one
  * transaction is treated as unset in every later one, whichever form of SET
  * chose it and however the transaction ended.
+ *
+ * kalix.account_scope and kalix.max_depth are for superusers.  Before the
+ * library loads they are placeholders that anyone may set, and a client's
+ * startup option outranks the database and role settings; when the library
+ * loads PostgreSQL discards a value its setter may not set, and with it the
+ * superuser's value it had replaced.  KeepFixedSetting puts the superuser's
+ * value back, or fails closed.  With the library in shared_preload_libraries
+ * the settings exist before the client's options are read, and PostgreSQL
+ * refuses such a connection at its start.
  */
 #include "postgres.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/parallel.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_db_role_setting.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
+#include "utils/rel.h"
 
 #include "kalix.h"
 
@@ -64,72 +84,6 @@ static const struct config_enum_entry account_scope_options[] = {
 	{"transaction", KALIX_SCOPE_TRANSACTION, false},
 	{NULL, 0, false}
 };
-
-/* Parses a UUID in the forms uuid_in accepts; never throws. */
-static bool
-KalixParseUuid(const char *text, pg_uuid_t *uuid)
-{
-	const char *p = text;
-	bool		braces = false;
-	int			digits = 0;
-
-	if (*p == '{')
-	{
-		braces = true;
-		p++;
-	}
-	while (digits < UUID_LEN * 2)
-	{
-		int			hi,
-					lo;
-
-		if (!isxdigit((unsigned char) p[0]) || !isxdigit((unsigned char) p[1]))
-			return false;
-		hi = isdigit((unsigned char) p[0]) ? p[0] - '0' : tolower((unsigned char) p[0]) - 'a' + 10;
-		lo = isdigit((unsigned char) p[1]) ? p[1] - '0' : tolower((unsigned char) p[1]) - 'a' + 10;
-		uuid->data[digits / 2] = (unsigned char) ((hi << 4) | lo);
-		p += 2;
-		digits += 2;
-		if (*p == '-' && digits % 4 == 0 && digits < UUID_LEN * 2)
-			p++;
-	}
-	if (braces)
-	{
-		if (*p != '}')
-			return false;
-		p++;
-	}
-	return *p == '\0';
-}
-
-/* Formats a UUID in its canonical lower-case text form, palloc'd. */
-char *
-KalixUuidToCString(const pg_uuid_t *uuid)
-{
-	static const char hex[] = "0123456789abcdef";
-	char	   *buf = palloc(UUID_LEN * 2 + 5);
-	char	   *p = buf;
-
-	for (int i = 0; i < UUID_LEN; i++)
-	{
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[uuid->data[i] >> 4];
-		*p++ = hex[uuid->data[i] & 0x0F];
-	}
-	*p = '\0';
-	return buf;
-}
-
-/* Returns a palloc'd copy of a UUID as a Datum. */
-Datum
-KalixUuidDatum(const pg_uuid_t *uuid)
-{
-	pg_uuid_t  *copy = palloc(sizeof(pg_uuid_t));
-
-	*copy = *uuid;
-	return UUIDPGetDatum(copy);
-}
 
 /*
  * Parses a UUID-or-empty setting into a malloc'd KalixUuidSetting, rewriting
@@ -307,6 +261,27 @@ KalixSettingLogin(pg_uuid_t *login)
 	return true;
 }
 
+/*
+ * The login of this session: the one kalix.current_login names, if it
+ * exists, else the one whose db_role is the current role outside any
+ * SECURITY DEFINER function.
+ */
+bool
+KalixCurrentLogin(pg_uuid_t *login)
+{
+	pg_uuid_t	id;
+
+	KalixCacheBegin();
+	if (KalixSettingLogin(&id))
+	{
+		if (!KalixLoginExists(&id))
+			return false;
+		*login = id;
+		return true;
+	}
+	return KalixLoginForRole(GetOuterUserId(), login);
+}
+
 /* Show hook of kalix.current_login: '' once a transaction-scoped choice has lapsed. */
 static const char *
 ShowCurrentLogin(void)
@@ -337,29 +312,162 @@ KalixClearStaleSettings(void)
 								 GUC_ACTION_SET, true, 0, false);
 }
 
-/* True when the placeholder named has a value set in the running transaction. */
-static bool
-PlaceholderSetInTransaction(const char *name)
+/* The setting (or placeholder) of this name; NULL when there is none. */
+static struct config_generic *
+FindSetting(const char *name)
 {
 #if PG_VERSION_NUM >= 160000
-	struct config_generic *gconf = find_option(name, false, true, DEBUG5);
-
-	return gconf != NULL && gconf->stack != NULL;
+	return find_option(name, false, true, DEBUG5);
 #else
 	struct config_generic **vars = get_guc_variables();
 	int			n = GetNumConfigOptions();
 
 	for (int i = 0; i < n; i++)
 		if (strcmp(vars[i]->name, name) == 0)
-			return vars[i]->stack != NULL;
-	return false;
+			return vars[i];
+	return NULL;
 #endif
+}
+
+/* True when the placeholder named has a value set in the running transaction. */
+static bool
+PlaceholderSetInTransaction(const char *name)
+{
+	struct config_generic *gconf = FindSetting(name);
+
+	return gconf != NULL && gconf->stack != NULL;
+}
+
+/* Where the value a RESET of this setting returns to came from. */
+static GucSource
+ResetSource(const char *name)
+{
+	struct config_generic *gconf = FindSetting(name);
+
+	return gconf != NULL ? gconf->reset_source : PGC_S_DEFAULT;
+}
+
+/*
+ * The value pg_db_role_setting holds for a setting at one level
+ * (ALTER ROLE ... IN DATABASE ... SET, ALTER ROLE, ALTER DATABASE,
+ * ALTER ROLE ALL), palloc'd; NULL when none.
+ */
+static char *
+CatalogSettingValue(Relation rel, Oid database, Oid role, const char *name)
+{
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	char	   *result = NULL;
+
+	ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(database));
+	ScanKeyInit(&keys[1], Anum_pg_db_role_setting_setrole, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(role));
+	scan = systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true, NULL, 2, keys);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		config = heap_getattr(tuple, Anum_pg_db_role_setting_setconfig,
+										  RelationGetDescr(rel), &isnull);
+		Datum	   *elems;
+		int			nelems;
+
+		if (!isnull)
+		{
+			deconstruct_array(DatumGetArrayTypeP(config), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, NULL, &nelems);
+			for (int i = 0; i < nelems && result == NULL; i++)
+			{
+				char	   *optname;
+				char	   *optvalue;
+
+				ParseLongOption(TextDatumGetCString(elems[i]), &optname, &optvalue);
+				if (optvalue != NULL && pg_strcasecmp(optname, name) == 0)
+					result = optvalue;
+			}
+		}
+	}
+	systable_endscan(scan);
+	return result;
+}
+
+/*
+ * Applies the value the database and role settings give a setting, as the
+ * connection's start would have; false when none does (or no catalog can be
+ * read here).
+ */
+static bool
+ApplyCatalogSetting(const char *name)
+{
+	static const struct
+	{
+		bool		database;
+		bool		role;
+		GucSource	source;
+	}			levels[] = {
+		{true, true, PGC_S_DATABASE_USER},
+		{false, true, PGC_S_USER},
+		{true, false, PGC_S_DATABASE},
+		{false, false, PGC_S_GLOBAL},
+	};
+	Relation	rel;
+	bool		applied = false;
+
+	if (!IsTransactionState() || !OidIsValid(MyDatabaseId))
+		return false;
+	rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+	for (int i = 0; i < (int) lengthof(levels) && !applied; i++)
+	{
+		char	   *value = CatalogSettingValue(rel,
+												levels[i].database ? MyDatabaseId : InvalidOid,
+												levels[i].role ? GetSessionUserId() : InvalidOid,
+												name);
+
+		if (value != NULL)
+			applied = set_config_option(name, value, PGC_SUSET, levels[i].source,
+										GUC_ACTION_SET, true, WARNING, false) > 0;
+	}
+	table_close(rel, AccessShareLock);
+	return applied;
+}
+
+/*
+ * A superuser-only setting whose value set before the library loaded
+ * PostgreSQL has just discarded (a client's startup option or PGOPTIONS,
+ * which outranks the database and role settings, from a role that may not
+ * set it): the value a superuser fixed must stay in force.  The database and
+ * role settings are applied again; when none gives a value, fail_closed is
+ * applied, or without one the connection ends.
+ */
+static void
+KeepFixedSetting(const char *name, GucSource placeholder_source, const char *fail_closed)
+{
+	if (ResetSource(name) >= placeholder_source || ApplyCatalogSetting(name))
+		return;
+	if (fail_closed == NULL)
+		ereport(FATAL,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("parameter \"%s\" was given by the client but may not be set by this role", name),
+				 errdetail("PostgreSQL discarded the value when the kalix_accounts library loaded, and the value a superuser fixed for it cannot be restored."),
+				 errhint("Do not pass %s in the connection options, or list kalix_accounts in shared_preload_libraries.", name)));
+	(void) set_config_option(name, fail_closed, PGC_SUSET, PGC_S_OVERRIDE,
+							 GUC_ACTION_SET, true, 0, false);
+	ereport(WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("parameter \"%s\" is \"%s\" for this connection", name, fail_closed),
+			 errdetail("PostgreSQL discarded the value the client gave when the kalix_accounts library loaded, and no database or role setting gives one."),
+			 errhint("Do not pass %s in the connection options, or list kalix_accounts in shared_preload_libraries.", name)));
 }
 
 /* Defines the kalix.* settings and reserves the prefix. */
 void
 KalixDefineSettings(void)
 {
+	GucSource	max_depth_source;
+	GucSource	account_scope_source;
+
 	/*
 	 * A value set before the library loaded counts as chosen in this
 	 * transaction only if this transaction set it (then the placeholder has a
@@ -396,6 +504,10 @@ KalixDefineSettings(void)
 							   ShowCurrentLogin);
 	loading = false;
 
+	/* What a client may have put in front of the superuser's value, below. */
+	max_depth_source = ResetSource("kalix.max_depth");
+	account_scope_source = ResetSource("kalix.account_scope");
+
 	DefineCustomIntVariable("kalix.max_depth",
 							"Longest allowed account lineage.",
 							NULL,
@@ -416,4 +528,8 @@ KalixDefineSettings(void)
 							 NULL, AssignAccountScope, NULL);
 
 	MarkGUCPrefixReserved("kalix");
+
+	/* Fail closed: 'transaction' never carries an account to a later client. */
+	KeepFixedSetting("kalix.account_scope", account_scope_source, "transaction");
+	KeepFixedSetting("kalix.max_depth", max_depth_source, NULL);
 }

@@ -13,6 +13,9 @@
  * only direct writes to kalix.accounts can.)  Walks are loops, not
  * recursion, and end with an error on a cycle or on a lineage longer than
  * KALIX_LINEAGE_LIMIT, which likewise only direct writes can create.
+ * KalixWalkLineage is the one lineage walker: the cache uses it here, and
+ * the write path (tree.c) with the tables read after its locks, so both
+ * follow the same rules and limits.
  *
  * The cache reads each account with the latest snapshot, so a walk that
  * meets an invalidation halfway may mix two states of the tree; when that
@@ -32,6 +35,8 @@
 #include "utils/tuplestore.h"
 
 #include "kalix.h"
+#include "errors.h"
+#include "hierarchy.h"
 
 /* Lineages longer than this get a sorted index for lineage_distance(). */
 #define LINEAGE_LINEAR_MAX 16
@@ -42,14 +47,6 @@ typedef struct KalixLineageIndex
 	pg_uuid_t	id;
 	int			distance;
 } KalixLineageIndex;
-
-/* Why a walk stopped early. */
-typedef enum WalkResult
-{
-	WALK_OK,
-	WALK_CYCLE,
-	WALK_TOO_LONG
-} WalkResult;
 
 /* Compares two UUIDs the way uuid's btree opclass does. */
 static inline int
@@ -81,67 +78,84 @@ ChainHasRepeat(const pg_uuid_t *chain, int len)
 }
 
 /* Raises the error for a corrupt walk that started at the given account. */
-static void
-ReportCorruptWalk(WalkResult result, const pg_uuid_t *account)
+void
+KalixReportCorruptWalk(KalixWalkResult result, const pg_uuid_t *account)
 {
-	if (result == WALK_CYCLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("account \"%s\" is in or below a cycle of parent links",
-						KalixUuidToCString(account)),
-				 errdetail("Following parent_id in kalix.accounts leads back to an account already passed."),
-				 errhint("kalix.accounts was changed without the kalix functions; repair parent_id by hand.")));
-	ereport(ERROR,
-			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-			 errmsg("lineage of account \"%s\" is longer than %d accounts",
-					KalixUuidToCString(account), KALIX_LINEAGE_LIMIT),
-			 errhint("kalix.accounts was changed without the kalix functions; repair parent_id by hand.")));
+	if (result == KALIX_WALK_CYCLE)
+		KalixRaiseParentCycle(account);
+	KalixRaiseLineageTooLong(account);
 }
 
 /*
- * Computes the lineage of a cache entry into it.  Returns WALK_OK, or what
- * made the walk stop; then the entry is left without a lineage.
+ * The one lineage walker: follows parent_id from `start`, reading each
+ * account through `lookup` (the backend cache, or the tables under a lock),
+ * and fills chain (room for KALIX_LINEAGE_LIMIT ids) with [start, parent,
+ * ..., payer] and, when it is not NULL, *first with what the source says of
+ * `start` itself.  The walk stops before the first missing or archived
+ * ancestor, and appends a lineage the source already knows whole.  Returns
+ * KALIX_WALK_OK, or why it stopped early (then chain is not a lineage).
  */
-static WalkResult
-ComputeLineage(KalixAccount *entry)
+KalixWalkResult
+KalixWalkLineage(const pg_uuid_t *start, KalixAccountLookup lookup,
+				 pg_uuid_t *chain, int *len, KalixAccount *first)
 {
-	pg_uuid_t  *chain = palloc((KALIX_LINEAGE_LIMIT + 1) * sizeof(pg_uuid_t));
-	KalixAccount *cur = entry;
-	int			len = 0;
-	pg_uuid_t  *lineage;
+	const KalixAccount *cur = lookup(start);
+	pg_uuid_t	next;
 
-	chain[len++] = entry->id;
+	if (first != NULL)
+		*first = *cur;
+	*len = 0;
+	chain[(*len)++] = *start;
 	while (cur->has_parent)
 	{
-		KalixAccount *parent;
+		const KalixAccount *parent;
 
 		CHECK_FOR_INTERRUPTS();
-		parent = KalixLookupAccount(&cur->parent_id);
+		next = cur->parent_id;	/* lookup may reuse what cur points to */
+		parent = lookup(&next);
 		if (!parent->exists || parent->archived)
 			break;
 		if (parent->lineage_len > 0)
 		{
 			/* A lineage computed before is acyclic: append it whole. */
-			if (len + parent->lineage_len > KALIX_LINEAGE_LIMIT)
-			{
-				pfree(chain);
-				return WALK_TOO_LONG;
-			}
-			memcpy(&chain[len], parent->lineage, parent->lineage_len * sizeof(pg_uuid_t));
-			len += parent->lineage_len;
+			if (*len + parent->lineage_len > KALIX_LINEAGE_LIMIT)
+				return KALIX_WALK_TOO_LONG;
+			memcpy(&chain[*len], parent->lineage, parent->lineage_len * sizeof(pg_uuid_t));
+			*len += parent->lineage_len;
 			break;
 		}
-		if (len == KALIX_LINEAGE_LIMIT)
-		{
-			WalkResult	result = ChainHasRepeat(chain, len) ? WALK_CYCLE : WALK_TOO_LONG;
-
-			pfree(chain);
-			return result;
-		}
-		chain[len++] = parent->id;
+		if (*len == KALIX_LINEAGE_LIMIT)
+			return ChainHasRepeat(chain, *len) ? KALIX_WALK_CYCLE : KALIX_WALK_TOO_LONG;
+		chain[(*len)++] = next;
 		cur = parent;
 	}
+	return KALIX_WALK_OK;
+}
 
+/* The walker's source for the read path: the backend cache. */
+static const KalixAccount *
+CacheLookup(const pg_uuid_t *id)
+{
+	return KalixLookupAccount(id);
+}
+
+/*
+ * Computes the lineage of a cache entry into it.  Returns KALIX_WALK_OK, or
+ * what made the walk stop; then the entry is left without a lineage.
+ */
+static KalixWalkResult
+ComputeLineage(KalixAccount *entry)
+{
+	pg_uuid_t  *chain = palloc(KALIX_LINEAGE_LIMIT * sizeof(pg_uuid_t));
+	int			len;
+	KalixWalkResult result = KalixWalkLineage(&entry->id, CacheLookup, chain, &len, NULL);
+	pg_uuid_t  *lineage;
+
+	if (result != KALIX_WALK_OK)
+	{
+		pfree(chain);
+		return result;
+	}
 	lineage = KalixCacheAlloc(len * sizeof(pg_uuid_t));
 	memcpy(lineage, chain, len * sizeof(pg_uuid_t));
 	pfree(chain);
@@ -159,7 +173,7 @@ ComputeLineage(KalixAccount *entry)
 	}
 	entry->lineage = lineage;
 	entry->lineage_len = len;	/* set last: marks the entry complete */
-	return WALK_OK;
+	return KALIX_WALK_OK;
 }
 
 /*
@@ -172,19 +186,31 @@ LineageEntry(const pg_uuid_t *account)
 	for (int attempt = 0;; attempt++)
 	{
 		KalixAccount *entry;
-		WalkResult	result;
+		KalixWalkResult	result;
 
 		KalixCacheBegin();
 		entry = KalixLookupAccount(account);
 		if (entry->lineage_len > 0)
 			return entry;
 		result = ComputeLineage(entry);
-		if (result == WALK_OK)
+		if (result == KALIX_WALK_OK)
 			return entry;
 		/* A walk across an invalidation may see a mix of two trees: retry once. */
 		if (attempt > 0 || KalixCacheIsValid())
-			ReportCorruptWalk(result, account);
+			KalixReportCorruptWalk(result, account);
 	}
+}
+
+/*
+ * The payer of an account as the backend cache knows it: the write path's
+ * first guess of the tree to lock, checked after the lock.
+ */
+void
+KalixCachedPayer(const pg_uuid_t *account, pg_uuid_t *payer)
+{
+	KalixAccount *entry = LineageEntry(account);
+
+	*payer = entry->lineage[entry->lineage_len - 1];
 }
 
 /* Position of an account in a computed lineage; -1 when it is not in it. */
@@ -221,7 +247,7 @@ ResolveAccount(FunctionCallInfo fcinfo, pg_uuid_t *account)
 		return KalixCurrentAccount(account);
 	*account = *PG_GETARG_UUID_P(0);
 	if (!KalixStatementLogin(&login))
-		KalixRaiseNoLogin(account);
+		KalixRaiseNoLogin();
 	(void) KalixCheckAccess(account, &login, true);
 	return true;
 }
@@ -293,7 +319,7 @@ typedef struct Descendants
  * Collects an account and its unarchived descendants, nearest first; an
  * archived account hides its subtree, as it ends the lineages below it.
  */
-static WalkResult
+static KalixWalkResult
 WalkDescendants(const pg_uuid_t *account, Descendants *out)
 {
 	out->count = 1;
@@ -314,11 +340,11 @@ WalkDescendants(const pg_uuid_t *account, Descendants *out)
 		for (int c = 0; c < nchildren; c++)
 		{
 			if (UuidCmp(&children[c], account) == 0)
-				return WALK_CYCLE;
+				return KALIX_WALK_CYCLE;
 			if (KalixLookupAccount(&children[c])->archived)
 				continue;
 			if (depth >= KALIX_LINEAGE_LIMIT)
-				return WALK_TOO_LONG;
+				return KALIX_WALK_TOO_LONG;
 			if (out->count == out->allocated)
 			{
 				out->allocated *= 2;
@@ -330,7 +356,7 @@ WalkDescendants(const pg_uuid_t *account, Descendants *out)
 			out->count++;
 		}
 	}
-	return WALK_OK;
+	return KALIX_WALK_OK;
 }
 
 PG_FUNCTION_INFO_V1(kalix_descendants);
@@ -348,15 +374,15 @@ kalix_descendants(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	for (int attempt = 0;; attempt++)
 	{
-		WalkResult	result;
+		KalixWalkResult	result;
 
 		KalixCacheBegin();
 		result = WalkDescendants(&account, &found);
-		if (result == WALK_OK)
+		if (result == KALIX_WALK_OK)
 			break;
 		/* A walk across an invalidation may see a mix of two trees: retry once. */
 		if (attempt > 0 || KalixCacheIsValid())
-			ReportCorruptWalk(result, &account);
+			KalixReportCorruptWalk(result, &account);
 		pfree(found.ids);
 		pfree(found.depths);
 	}

@@ -6,9 +6,16 @@
  * Policies call these per scan (as index conditions) or per row (as filters),
  * so the answer is memoised.  A changed setting, a changed role or a cache
  * invalidation discards the memo (with transaction scope, so does a new
- * transaction); at the first call of each statement pending invalidations are
- * accepted, so a membership revoked by another session is in force at our
- * next statement even inside an open transaction.
+ * transaction).  Every lookup first passes the cache's entry point, which
+ * takes in pending invalidations (lock-free when none are pending), so a
+ * membership revoked by another session is in force at our next statement
+ * even inside an open transaction, and also when a statement that waited for
+ * a row lock rechecks that row (EvalPlanQual) after the revocation.
+ *
+ * The executor hook also refuses, with transaction scope, a WITH HOLD cursor
+ * that would carry rows read under one transaction's identity into later
+ * ones; the utility hook refuses SET LOCAL kalix.* outside a transaction
+ * block.  Layer: above guc.c (the settings) and cache.c (the data).
  */
 #include "postgres.h"
 
@@ -16,19 +23,22 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "tcop/pquery.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/inval.h"
-#include "utils/timestamp.h"
+#include "utils/lsyscache.h"
+#include "utils/portal.h"
+#include "utils/rls.h"
 
 #include "kalix.h"
+#include "errors.h"
 
 /* The identity of the running statement. */
 typedef struct IdentityMemo
 {
 	bool		valid;
 	LocalTransactionId lxid;
-	TimestampTz statement_start;
 	uint64		setting_generation;
 	uint64		cache_generation;
 	Oid			outer_role;
@@ -42,108 +52,45 @@ typedef struct IdentityMemo
 
 static IdentityMemo memo;
 static ExecutorStart_hook_type prev_executor_start = NULL;
-
-/* The login of this session: kalix.current_login, else the one of the current role. */
-bool
-KalixCurrentLogin(pg_uuid_t *login)
-{
-	pg_uuid_t	id;
-
-	KalixCacheBegin();
-	if (KalixSettingLogin(&id))
-	{
-		if (!KalixLoginExists(&id))
-			return false;
-		*login = id;
-		return true;
-	}
-	return KalixLoginForRole(GetOuterUserId(), login);
-}
+static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /*
- * The login's role in the account if it may work there (a member of an
- * existing, unarchived account); otherwise KALIX_ROLE_NONE, or with raise an
- * insufficient_privilege error that reveals nothing to non-members.
- */
-KalixRole
-KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
-{
-	KalixAccount *entry;
-	KalixRole	role = KALIX_ROLE_NONE;
-	bool		archived;
-
-	KalixCacheBegin();
-	entry = KalixLookupAccount(account);
-	archived = entry->archived;
-	if (entry->exists)
-		role = KalixMemberRole(account, login);
-	if (role == KALIX_ROLE_NONE && raise)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
-				 errdetail("The current login is not a member of this account.")));
-	if (role != KALIX_ROLE_NONE && archived)
-	{
-		if (raise)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("account \"%s\" is archived", KalixUuidToCString(account)),
-					 errdetail("An archived account can no longer be worked in.")));
-		role = KALIX_ROLE_NONE;
-	}
-	return role;
-}
-
-/* Raises the error for using an account when there is no current login. */
-void
-KalixRaiseNoLogin(const pg_uuid_t *account)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied for account \"%s\"", KalixUuidToCString(account)),
-			 errdetail("There is no current login."),
-			 errhint("Set kalix.current_login, or create a login whose db_role is the current role.")));
-}
-
-/*
- * Makes the memo describe the running statement.  A new statement first takes
- * in what other sessions committed; the answers of the previous statement are
- * kept when nothing they depend on has changed since: the cache, the
- * settings, the role, and with transaction scope the transaction.
+ * Makes the memo describe the running statement.  First the cache takes in
+ * what other sessions committed (its entry point does so at every call, so
+ * also when a statement rechecks a row it waited for); the answers are then
+ * kept while nothing they depend on has changed: the cache, the settings,
+ * the role, and with transaction scope the transaction.
  */
 static void
 RefreshMemo(void)
 {
 	LocalTransactionId lxid = KalixCurrentLxid();
-	TimestampTz start = GetCurrentStatementStartTimestamp();
 	Oid			outer_role = GetOuterUserId();
+	IdentityMemo fresh = {0};
 
-	if (!memo.valid || memo.lxid != lxid || memo.statement_start != start)
-	{
-		AcceptInvalidationMessages();
-		if (memo.valid &&
-			(kalix_account_scope == KALIX_SCOPE_SESSION || memo.lxid == lxid))
-		{
-			memo.lxid = lxid;
-			memo.statement_start = start;
-		}
-	}
-	if (memo.valid && memo.lxid == lxid && memo.statement_start == start &&
+	KalixCacheBegin();
+	if (memo.valid && memo.lxid != lxid && kalix_account_scope == KALIX_SCOPE_SESSION)
+		memo.lxid = lxid;
+	if (memo.valid && memo.lxid == lxid &&
 		memo.setting_generation == kalix_setting_generation &&
 		memo.cache_generation == kalix_cache_generation &&
 		memo.outer_role == outer_role)
 		return;
 
-	/* Generations are read first: a change during the lookup voids the memo. */
+	/*
+	 * Built aside, then stored: an error during the lookup (a lock wait
+	 * cancelled) leaves no memo.  Generations are read first: a change during
+	 * the lookup voids the memo.
+	 */
 	memo.valid = false;
-	memo.setting_generation = kalix_setting_generation;
-	memo.cache_generation = kalix_cache_generation;
-	memo.has_login = KalixCurrentLogin(&memo.login);
-	memo.account_checked = false;
-	memo.lxid = lxid;
-	memo.statement_start = start;
-	memo.outer_role = outer_role;
-	memo.valid = true;
+	fresh.setting_generation = kalix_setting_generation;
+	fresh.cache_generation = kalix_cache_generation;
+	fresh.has_login = KalixCurrentLogin(&fresh.login);
+	fresh.account_checked = false;
+	fresh.lxid = lxid;
+	fresh.outer_role = outer_role;
+	fresh.valid = true;
+	memo = fresh;
 }
 
 /*
@@ -156,16 +103,20 @@ CurrentAccount(pg_uuid_t *account, KalixRole *role)
 	RefreshMemo();
 	if (!memo.account_checked)
 	{
-		pg_uuid_t	id;
+		pg_uuid_t	id = {0};
+		bool		has_account = KalixSettingAccount(&id);
+		KalixRole	checked = KALIX_ROLE_NONE;
 
-		memo.has_account = KalixSettingAccount(&id);
-		if (memo.has_account)
+		/* Stored only once checked: an error leaves the question open. */
+		if (has_account)
 		{
 			if (!memo.has_login)
-				KalixRaiseNoLogin(&id);
-			memo.role = KalixCheckAccess(&id, &memo.login, true);
-			memo.account = id;
+				KalixRaiseNoLogin();
+			checked = KalixCheckAccess(&id, &memo.login, true);
 		}
+		memo.has_account = has_account;
+		memo.account = id;
+		memo.role = checked;
 		memo.account_checked = true;
 	}
 	if (!memo.has_account)
@@ -269,7 +220,7 @@ kalix_switch_account(PG_FUNCTION_ARGS)
 
 	RefreshMemo();
 	if (!memo.has_login)
-		KalixRaiseNoLogin(account);
+		KalixRaiseNoLogin();
 	(void) KalixCheckAccess(account, &memo.login, true);
 
 	text = KalixUuidToCString(account);
@@ -280,21 +231,91 @@ kalix_switch_account(PG_FUNCTION_ARGS)
 	PG_RETURN_UUID_P(account);
 }
 
-/* ExecutorStart hook: drops a lapsed transaction-scoped account before parallel workers copy it. */
+/*
+ * With kalix.account_scope = 'transaction', refuses a WITH HOLD cursor that
+ * reads a table under row-level security: its rows, read under this
+ * transaction's identity, would be fetched in later transactions (through a
+ * pooler, by another client).  PortalStart makes the cursor's portal the
+ * active one while its query starts.
+ */
+static void
+RefuseHeldCursor(QueryDesc *queryDesc)
+{
+	ListCell   *lc;
+
+	if (kalix_account_scope != KALIX_SCOPE_TRANSACTION || ActivePortal == NULL ||
+		(ActivePortal->cursorOptions & CURSOR_OPT_HOLD) == 0)
+		return;
+	foreach(lc, queryDesc->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			check_enable_rls(rte->relid, InvalidOid, true) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cursor \"%s\" WITH HOLD may not read table \"%s\"",
+							ActivePortal->name, get_rel_name(rte->relid)),
+					 errdetail("With kalix.account_scope = 'transaction', rows read under one transaction's account must not outlive it, and row-level security filters this table."),
+					 errhint("Declare the cursor without WITH HOLD, inside the transaction that fetches from it.")));
+	}
+}
+
+/*
+ * ExecutorStart hook: drops a lapsed transaction-scoped account before
+ * parallel workers copy it, and refuses a held cursor over isolated rows.
+ */
 static void
 KalixExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	KalixClearStaleSettings();
+	RefuseHeldCursor(queryDesc);
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
-/* Installs the executor hook. */
+/*
+ * ProcessUtility hook: refuses SET LOCAL of a kalix.* setting outside a
+ * transaction block.  PostgreSQL only warns and the value ends with the
+ * statement, so the statements after it would run under whatever account
+ * the session had chosen before, not the one just named.
+ */
+static void
+KalixProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					ProcessUtilityContext context, ParamListInfo params,
+					QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, VariableSetStmt) && context == PROCESS_UTILITY_TOPLEVEL &&
+		!IsTransactionBlock())
+	{
+		VariableSetStmt *stmt = (VariableSetStmt *) parsetree;
+
+		if (stmt->is_local && stmt->name != NULL &&
+			pg_strncasecmp(stmt->name, "kalix.", strlen("kalix.")) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+					 errmsg("SET LOCAL %s can only be used in transaction blocks", stmt->name),
+					 errdetail("Outside a transaction block the value would end with this statement, and the next one would run under the setting chosen before it."),
+					 errhint("Run BEGIN first, or use SET without LOCAL.")));
+	}
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
+/* Installs the executor and utility hooks. */
 void
 KalixInstallHooks(void)
 {
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = KalixExecutorStart;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = KalixProcessUtility;
 }

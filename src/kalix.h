@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "compat.h"
+#include "tables.h"
 
 #include "storage/proc.h"
 #include "utils/uuid.h"
@@ -42,9 +43,6 @@ typedef struct KalixAccount
 	struct KalixLineageIndex *lineage_index;	/* sorted, for long lineages */
 } KalixAccount;
 
-/* Longest lineage the walks accept; longer ones are taken for corruption. */
-#define KALIX_LINEAGE_LIMIT 1000
-
 /* The local transaction id of the running transaction. */
 #if PG_VERSION_NUM >= 170000
 #define KalixCurrentLxid() (MyProc ? MyProc->vxid.lxid : InvalidLocalTransactionId)
@@ -52,18 +50,12 @@ typedef struct KalixAccount
 #define KalixCurrentLxid() (MyProc ? MyProc->lxid : InvalidLocalTransactionId)
 #endif
 
-/* guc.c */
-extern int	kalix_max_depth;
-extern int	kalix_account_scope;
-extern uint64 kalix_setting_generation;
-extern void KalixDefineSettings(void);
-extern bool KalixSettingAccount(pg_uuid_t *account);
-extern bool KalixSettingLogin(pg_uuid_t *login);
+/* uuid.c: the bottom layer */
+extern bool KalixParseUuid(const char *text, pg_uuid_t *uuid);
 extern char *KalixUuidToCString(const pg_uuid_t *uuid);
 extern Datum KalixUuidDatum(const pg_uuid_t *uuid);
-extern void KalixClearStaleSettings(void);
 
-/* cache.c */
+/* cache.c: the cached tables, their freshness rule, and cached access (uses uuid.c) */
 extern uint64 kalix_cache_generation;
 extern void KalixCacheRegister(void);
 extern void KalixCacheBegin(void);
@@ -76,12 +68,24 @@ extern const pg_uuid_t *KalixLookupChildren(const pg_uuid_t *parent, int *count)
 extern bool KalixLoginForRole(Oid roleid, pg_uuid_t *login);
 extern bool KalixLoginExists(const pg_uuid_t *login);
 extern KalixRole KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login);
-
-/* identity.c */
-extern bool KalixCurrentLogin(pg_uuid_t *login);
-pg_noreturn extern void KalixRaiseNoLogin(const pg_uuid_t *account);
+typedef void (*KalixMembershipVisitor) (const pg_uuid_t *account, const pg_uuid_t *login,
+										KalixRole role, void *arg);
+extern void KalixScanMemberships(const pg_uuid_t *key, bool by_login,
+								 KalixMembershipVisitor visit, void *arg);
 extern KalixRole KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login,
 								  bool raise);
+
+/* guc.c: the settings and the login they name (uses cache.c) */
+extern int	kalix_max_depth;
+extern int	kalix_account_scope;
+extern uint64 kalix_setting_generation;
+extern void KalixDefineSettings(void);
+extern bool KalixSettingAccount(pg_uuid_t *account);
+extern bool KalixSettingLogin(pg_uuid_t *login);
+extern bool KalixCurrentLogin(pg_uuid_t *login);
+extern void KalixClearStaleSettings(void);
+
+/* identity.c: the identity of the running statement (uses guc.c, cache.c) */
 extern void KalixInstallHooks(void);
 extern bool KalixStatementLogin(pg_uuid_t *login);
 extern bool KalixCurrentAccount(pg_uuid_t *account);

@@ -1,12 +1,19 @@
 /*
  * npi.c
- *		The kalix.npi type: a US National Provider Identifier stored like int8.
+ *		The npi type of the extension kalix_npi: a US National Provider
+ *		Identifier stored like int8.
  *
  * The value is the ten-digit number itself, so that equality, ordering,
  * btree and hash support come from int8's built-in functions (declared over
- * kalix.npi in the install script).  Every way into the type -- text input,
- * binary receive, the bigint cast and npi_is_valid() -- is checked by the one
- * validator in npi_parse.c; this file only turns its verdict into errors.
+ * npi in kalix_npi--1.0.sql).  Every way into the type -- text input, binary
+ * receive, the bigint and integer casts and npi_is_valid() -- is checked by
+ * the one validator in npi_parse.c; this file only turns its verdict into
+ * errors.
+ *
+ * The file is linked into kalix_npi.so, which serves the type, and also into
+ * kalix_accounts.so, whose 1.0 install script declared kalix.npi over these
+ * same symbols: a 1.0 database keeps reading its NPIs with the 1.1 library
+ * until ALTER EXTENSION kalix_accounts UPDATE moves them to npi.
  */
 #include "postgres.h"
 
@@ -108,7 +115,7 @@ NpiFromNumber(int64 value, int sqlstate)
 
 PG_FUNCTION_INFO_V1(kalix_npi_in);
 
-/* SQL: kalix.npi_in(cstring) -- text input. */
+/* SQL: npi_in(cstring) -- text input. */
 Datum
 kalix_npi_in(PG_FUNCTION_ARGS)
 {
@@ -122,7 +129,7 @@ kalix_npi_in(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(kalix_npi_out);
 
-/* SQL: kalix.npi_out(npi) -- the ten digits. */
+/* SQL: npi_out(npi) -- the ten digits. */
 Datum
 kalix_npi_out(PG_FUNCTION_ARGS)
 {
@@ -134,7 +141,7 @@ kalix_npi_out(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(kalix_npi_recv);
 
-/* SQL: kalix.npi_recv(internal) -- binary input (an int8), validated again. */
+/* SQL: npi_recv(internal) -- binary input (an int8), validated again. */
 Datum
 kalix_npi_recv(PG_FUNCTION_ARGS)
 {
@@ -146,7 +153,7 @@ kalix_npi_recv(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(kalix_npi_send);
 
-/* SQL: kalix.npi_send(npi) -- binary output, an int8. */
+/* SQL: npi_send(npi) -- binary output, an int8. */
 Datum
 kalix_npi_send(PG_FUNCTION_ARGS)
 {
@@ -159,7 +166,7 @@ kalix_npi_send(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(kalix_npi_from_int8);
 
-/* SQL: kalix.npi(bigint) -- the cast from bigint, validated. */
+/* SQL: npi(bigint) -- the cast from bigint, validated. */
 Datum
 kalix_npi_from_int8(PG_FUNCTION_ARGS)
 {
@@ -167,9 +174,19 @@ kalix_npi_from_int8(PG_FUNCTION_ARGS)
 								  ERRCODE_INVALID_TEXT_REPRESENTATION));
 }
 
+PG_FUNCTION_INFO_V1(kalix_npi_from_int4);
+
+/* SQL: npi(integer) -- the cast from integer (an integer literal), validated. */
+Datum
+kalix_npi_from_int4(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(NpiFromNumber((int64) PG_GETARG_INT32(0),
+								  ERRCODE_INVALID_TEXT_REPRESENTATION));
+}
+
 PG_FUNCTION_INFO_V1(kalix_npi_is_valid);
 
-/* SQL: kalix.npi_is_valid(text) -- whether the type's input accepts the text; never raises. */
+/* SQL: npi_is_valid(text) -- whether the type's input accepts the text; never raises. */
 Datum
 kalix_npi_is_valid(PG_FUNCTION_ARGS)
 {

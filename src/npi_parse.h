@@ -41,9 +41,20 @@ typedef struct NpiResult
 	int			expected_check; /* for NPI_BAD_CHECK */
 } NpiResult;
 
-extern int	NpiCheckDigit(int64_t stem);
-extern NpiStatus NpiCheckValue(int64_t value, NpiResult *result);
-extern NpiStatus NpiParse(const char *input, size_t len, NpiResult *result);
-extern void NpiFormat(int64_t value, char *out);
+/*
+ * Both kalix_npi.so and kalix_accounts.so (for 1.0 databases) link this
+ * file; hidden, each library calls its own copy, also in a backend that has
+ * loaded both (PostgreSQL 15 exports every symbol otherwise).
+ */
+#if defined(__GNUC__)
+#define NPI_PARSE_LOCAL __attribute__((visibility("hidden")))
+#else
+#define NPI_PARSE_LOCAL
+#endif
+
+extern NPI_PARSE_LOCAL int NpiCheckDigit(int64_t stem);
+extern NPI_PARSE_LOCAL NpiStatus NpiCheckValue(int64_t value, NpiResult *result);
+extern NPI_PARSE_LOCAL NpiStatus NpiParse(const char *input, size_t len, NpiResult *result);
+extern NPI_PARSE_LOCAL void NpiFormat(int64_t value, char *out);
 
 #endif							/* NPI_PARSE_H */

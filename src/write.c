@@ -40,12 +40,12 @@ KalixWriteEnd(void)
 
 /*
  * Runs one statement with its parameters (nulls[i] true for a NULL; nulls
- * may be NULL when none is) and returns the number of rows it processed.
- * The rows a statement returns stay readable with KalixResultDatum until the
- * next statement.
+ * may be NULL when none is) and returns the number of rows it processed;
+ * read_only runs it with the calling query's snapshot.  The rows a statement
+ * returns stay readable with KalixResultDatum until the next statement.
  */
-uint64
-KalixExecute(KalixStatement *stmt, const Datum *values, const bool *nulls)
+static uint64
+Execute(KalixStatement *stmt, const Datum *values, const bool *nulls, bool read_only)
 {
 	char		nullflags[lengthof(stmt->argtypes)];
 	int			rc;
@@ -64,11 +64,46 @@ KalixExecute(KalixStatement *stmt, const Datum *values, const bool *nulls)
 	}
 	for (int i = 0; i < stmt->nargs; i++)
 		nullflags[i] = (nulls != NULL && nulls[i]) ? 'n' : ' ';
-	rc = SPI_execute_plan(stmt->plan, (Datum *) values, nullflags, false, 0);
+	rc = SPI_execute_plan(stmt->plan, (Datum *) values, nullflags, read_only, 0);
 	if (rc < 0)
 		elog(ERROR, "kalix_accounts: SPI_execute_plan failed for \"%s\": %s",
 			 stmt->sql, SPI_result_code_string(rc));
 	return SPI_processed;
+}
+
+/* Runs a statement that changes data (see Execute). */
+uint64
+KalixExecute(KalixStatement *stmt, const Datum *values, const bool *nulls)
+{
+	return Execute(stmt, values, nulls, false);
+}
+
+/*
+ * Runs a read-only statement with the calling query's snapshot, as the
+ * STABLE (and PARALLEL SAFE) functions must.
+ */
+uint64
+KalixQuery(KalixStatement *stmt, const Datum *values, const bool *nulls)
+{
+	return Execute(stmt, values, nulls, true);
+}
+
+/*
+ * Makes argument n of a statement the given type, discarding a plan made
+ * for another one: for a type whose OID is only known at run time.
+ */
+void
+KalixStatementArgType(KalixStatement *stmt, int n, Oid type)
+{
+	Assert(n < stmt->nargs);
+	if (stmt->argtypes[n] == type)
+		return;
+	if (stmt->plan != NULL)
+	{
+		SPI_freeplan(stmt->plan);
+		stmt->plan = NULL;
+	}
+	stmt->argtypes[n] = type;
 }
 
 /* A column (1-based) of a row the last statement returned. */
@@ -134,6 +169,14 @@ void
 KalixJsonUuid(StringInfo buf, const char *key, const pg_uuid_t *value)
 {
 	KalixJsonText(buf, key, value ? KalixUuidToCString(value) : NULL);
+}
+
+/* Appends a boolean member. */
+void
+KalixJsonBool(StringInfo buf, const char *key, bool value)
+{
+	JsonKey(buf, key);
+	appendStringInfoString(buf, value ? "true" : "false");
 }
 
 /* Appends an integer member. */

@@ -29,6 +29,8 @@ typedef struct KalixStatement
 extern void KalixWriteBegin(void);
 extern void KalixWriteEnd(void);
 extern uint64 KalixExecute(KalixStatement *stmt, const Datum *values, const bool *nulls);
+extern uint64 KalixQuery(KalixStatement *stmt, const Datum *values, const bool *nulls);
+extern void KalixStatementArgType(KalixStatement *stmt, int n, Oid type);
 extern Datum KalixResultDatum(uint64 row, int column, bool *isnull);
 extern void KalixAudit(const char *action, const pg_uuid_t *account, const char *detail_json);
 
@@ -36,6 +38,7 @@ extern void KalixAudit(const char *action, const pg_uuid_t *account, const char 
 extern void KalixJsonBegin(StringInfo buf);
 extern void KalixJsonText(StringInfo buf, const char *key, const char *value);
 extern void KalixJsonUuid(StringInfo buf, const char *key, const pg_uuid_t *value);
+extern void KalixJsonBool(StringInfo buf, const char *key, bool value);
 extern void KalixJsonInt(StringInfo buf, const char *key, int64 value);
 extern void KalixJsonEnd(StringInfo buf);
 

@@ -48,7 +48,7 @@ CREATE ROLE atk_rls_carol;
 CREATE ROLE atk_rls_dave;
 CREATE DATABASE $db;
 \c $db
-CREATE EXTENSION kalix_accounts;
+CREATE EXTENSION kalix_accounts CASCADE;
 SELECT kalix.create_login('carol@atk-rls.test', 'Carol', 'atk_rls_carol') AS carol \gset
 SELECT kalix.create_login('dave@atk-rls.test', 'Dave', 'atk_rls_dave') AS dave \gset
 INSERT INTO kalix.accounts (id, name) VALUES ('a7100000-0000-4000-8000-000000000001', 'Parent');

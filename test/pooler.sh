@@ -56,7 +56,7 @@ ALTER ROLE $sess_role SET kalix.account_scope = 'session';
 GRANT SET ON PARAMETER kalix.current_login TO $txn_role, $sess_role;
 CREATE DATABASE $db;
 \c $db
-CREATE EXTENSION kalix_accounts;
+CREATE EXTENSION kalix_accounts CASCADE;
 CREATE TABLE notes (id serial PRIMARY KEY, account_id uuid NOT NULL, body text NOT NULL);
 CREATE INDEX ON notes (account_id);
 SELECT kalix.enable_isolation('notes');

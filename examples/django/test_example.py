@@ -143,7 +143,7 @@ class KalixDjangoTest(unittest.TestCase):
         admin.close()
         db = superuser(DB)
         with db.cursor() as cur, open(SCHEMA) as schema:
-            cur.execute("CREATE EXTENSION kalix_accounts")
+            cur.execute("CREATE EXTENSION kalix_accounts CASCADE")
             cur.execute(schema.read())
             cur.execute("GRANT EXECUTE ON FUNCTION kalix.create_login(text, text, name) TO %s" % ROLE)
             cur.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s" % ROLE)

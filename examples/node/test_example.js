@@ -66,7 +66,7 @@ describe('kalix_accounts from node (pg and Knex)', () => {
       `ALTER ROLE ${ROLE} IN DATABASE ${DB} SET kalix.account_scope = 'transaction'`,
     ]);
     await asSuperuser(DB, [
-      'CREATE EXTENSION kalix_accounts',
+      'CREATE EXTENSION kalix_accounts CASCADE',
       fs.readFileSync(SCHEMA, 'utf8'),
       `GRANT EXECUTE ON FUNCTION kalix.create_login(text, text, name) TO ${ROLE}`,
       `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${ROLE}`,

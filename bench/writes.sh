@@ -1,0 +1,293 @@
+#!/bin/bash
+# Benchmarks the write path: calls/s of create_account(child => true),
+# link_child, add_member and copy_users of 1,000 members, 1.1 (C) against
+# 1.0 (plpgsql) on the same data in one run -- `CREATE EXTENSION
+# kalix_accounts VERSION '1.0'` installs the plpgsql functions over the same
+# library -- and create_account(child => true) in disjoint trees from 1 and
+# 2 clients.  Writes its figures into bench/RESULTS.md (section "Writes").
+#
+#   bench/writes.sh              ROUNDS=5 rounds, versions alternated
+#
+# Knobs: ROUNDS (5), CALLS (calls per round of the cheap functions, 3000),
+# COPIES (copy_users calls per round, 30), DURATION (seconds per round of the
+# 1-/2-client runs, 5), PG_CONFIG, WRITES_PORT (54339), RESULTS, TREE (the
+# commit named in the results when git cannot tell).  As root the
+# cluster runs as the postgres OS user.  For the 1.0/1.1 comparison the
+# server is pinned to core 1 and pgbench to core 0; for the 1-/2-client runs
+# the server may use both cores.
+set -eu
+cd "$(dirname "$0")/.."
+
+PG_CONFIG=${PG_CONFIG:-pg_config}
+ROUNDS=${ROUNDS:-5}
+CALLS=${CALLS:-3000}
+COPIES=${COPIES:-30}
+DURATION=${DURATION:-5}
+PORT=${WRITES_PORT:-54339}
+RESULTS=${RESULTS:-bench/RESULTS.md}
+bindir=$($PG_CONFIG --bindir)
+say() { printf '%s\n' "$*" >&2; }
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+say "== build and install ($PG_CONFIG)"
+make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+$sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+
+tmp=$(mktemp -d /tmp/kalix-writes.XXXXXX)
+as_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
+[ "$(id -u)" -eq 0 ] && chown postgres "$tmp"
+cleanup() {
+    as_pg "'$bindir/pg_ctl' -D '$tmp/data' -m immediate stop" >/dev/null 2>&1 || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pin=0
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then pin=1; fi
+say "== throwaway cluster in $tmp (port $PORT)"
+as_pg "'$bindir/initdb' -D '$tmp/data' -U postgres --auth=trust -E UTF8 --locale=C >/dev/null"
+cat >>"$tmp/data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$tmp'
+port = $PORT
+shared_buffers = 256MB
+max_parallel_workers_per_gather = 0
+jit = off
+autovacuum = off
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_wal_size = 8GB
+checkpoint_timeout = 1h
+EOF
+as_pg "MALLOC_MMAP_THRESHOLD_=8388608 MALLOC_TRIM_THRESHOLD_=8388608 '$bindir/pg_ctl' -D '$tmp/data' -l '$tmp/log' -w start >/dev/null"
+postmaster=$(head -1 "$tmp/data/postmaster.pid")
+export PGHOST=$tmp PGPORT=$PORT PGUSER=postgres
+unset PGOPTIONS PGSERVICE PGPASSWORD || true
+psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1)
+
+# Fixed ids: the owner login; tree R > A > B > P (P at depth 4), where children
+# are created and linked; M, where members are added; S with 1,000 members,
+# copied into fresh targets; two disjoint trees T0 and T1 of depth 4.
+owner=b0000000-0000-4000-8000-000000000001
+P=b0000000-0000-4000-8000-0000000000a4
+M=b0000000-0000-4000-8000-0000000000b1
+S=b0000000-0000-4000-8000-0000000000c1
+pool=$((2 * ROUNDS * CALLS + 100))
+targets=$((2 * ROUNDS * COPIES + 10))
+
+load() {  # load DB VERSION
+    "$bindir/createdb" "$1"
+    "${psql[@]}" -d "$1" -c "CREATE EXTENSION kalix_accounts VERSION '$2'" >/dev/null
+    "${psql[@]}" -d "$1" -v pool="$pool" -v targets="$targets" >/dev/null <<'SQL'
+INSERT INTO kalix.logins (id, email) VALUES ('b0000000-0000-4000-8000-000000000001', 'bench-owner@example.com');
+INSERT INTO kalix.accounts (id, name, parent_id, created_by)
+SELECT ('b0000000-0000-4000-8000-0000000000' || t || d)::uuid, 'tree ' || t || ' level ' || d,
+       CASE WHEN d > 1 THEN ('b0000000-0000-4000-8000-0000000000' || t || (d - 1))::uuid END,
+       'b0000000-0000-4000-8000-000000000001'
+FROM unnest(ARRAY['a', 'd', 'e']) t, generate_series(1, 4) d;
+INSERT INTO kalix.accounts (id, name, created_by) VALUES
+    ('b0000000-0000-4000-8000-0000000000b1', 'members', 'b0000000-0000-4000-8000-000000000001'),
+    ('b0000000-0000-4000-8000-0000000000c1', 'copy source', 'b0000000-0000-4000-8000-000000000001');
+-- the link pool: independent accounts; the login pool; the copy targets
+CREATE TABLE bench_link (n bigint PRIMARY KEY, id uuid NOT NULL);
+INSERT INTO bench_link SELECT n, gen_random_uuid() FROM generate_series(1, :pool) n;
+INSERT INTO kalix.accounts (id, name, created_by)
+SELECT id, 'link ' || n, 'b0000000-0000-4000-8000-000000000001' FROM bench_link;
+CREATE TABLE bench_login (n bigint PRIMARY KEY, id uuid NOT NULL);
+INSERT INTO bench_login SELECT n, gen_random_uuid() FROM generate_series(1, :pool + 1000) n;
+INSERT INTO kalix.logins (id, email) SELECT id, 'bench' || n || '@example.com' FROM bench_login;
+CREATE TABLE bench_target (n bigint PRIMARY KEY, id uuid NOT NULL);
+INSERT INTO bench_target SELECT n, gen_random_uuid() FROM generate_series(1, :targets) n;
+INSERT INTO kalix.accounts (id, name, created_by)
+SELECT id, 'target ' || n, 'b0000000-0000-4000-8000-000000000001' FROM bench_target;
+INSERT INTO kalix.memberships (account_id, login_id, role)
+SELECT a.id, 'b0000000-0000-4000-8000-000000000001', 'owner' FROM kalix.accounts a;
+-- the copy source's other 999 members (the last 999 logins of the pool)
+INSERT INTO kalix.memberships (account_id, login_id, role)
+SELECT 'b0000000-0000-4000-8000-0000000000c1', l.id, (ARRAY['member', 'admin', 'owner'])[1 + l.n % 3]::kalix.account_role
+FROM bench_login l WHERE l.n > (SELECT max(n) FROM bench_login) - 999;
+CREATE SEQUENCE bench_link_seq;
+CREATE SEQUENCE bench_login_seq;
+CREATE SEQUENCE bench_target_seq;
+CREATE TABLE bench_root (k integer PRIMARY KEY, id uuid NOT NULL);
+INSERT INTO bench_root VALUES (0, 'b0000000-0000-4000-8000-0000000000d4'), (1, 'b0000000-0000-4000-8000-0000000000e4');
+-- The same calls in a loop inside the server, one transaction each, for the
+-- server's CPU time per call.
+CREATE PROCEDURE bench_loop(w text, n integer) LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n LOOP
+        IF w = 'create_child' THEN
+            PERFORM kalix.create_account('bench child', child => true);
+        ELSIF w = 'link_child' THEN
+            PERFORM kalix.link_child(p.id, 'b0000000-0000-4000-8000-0000000000a4')
+            FROM bench_link p WHERE p.n = (SELECT nextval('bench_link_seq'));
+        ELSIF w = 'add_member' THEN
+            PERFORM kalix.add_member('b0000000-0000-4000-8000-0000000000b1', l.id)
+            FROM bench_login l WHERE l.n = (SELECT nextval('bench_login_seq'));
+        ELSE
+            PERFORM kalix.copy_users('b0000000-0000-4000-8000-0000000000c1', t.id)
+            FROM bench_target t WHERE t.n = (SELECT nextval('bench_target_seq'));
+        END IF;
+        COMMIT;
+    END LOOP;
+END
+$$;
+VACUUM ANALYZE;
+SQL
+}
+say "== loading the same data into a 1.0 and a 1.1 install ($pool pool accounts and logins each)"
+load bench10 1.0
+load bench11 1.1
+
+cat >"$tmp/create_child.sql" <<EOF
+SELECT kalix.create_account('bench child', child => true);
+EOF
+cat >"$tmp/link_child.sql" <<EOF
+SELECT kalix.link_child(p.id, '$P') FROM bench_link p WHERE p.n = (SELECT nextval('bench_link_seq'));
+EOF
+cat >"$tmp/add_member.sql" <<EOF
+SELECT kalix.add_member('$M', l.id) FROM bench_login l WHERE l.n = (SELECT nextval('bench_login_seq'));
+EOF
+cat >"$tmp/copy_users.sql" <<EOF
+SELECT kalix.copy_users('$S', t.id) FROM bench_target t WHERE t.n = (SELECT nextval('bench_target_seq'));
+EOF
+cat >"$tmp/disjoint.sql" <<EOF
+BEGIN;
+SELECT set_config('kalix.current_account', r.id::text, true) FROM bench_root r WHERE r.k = :client_id % 2;
+SELECT kalix.create_account('disjoint child', child => true);
+COMMIT;
+EOF
+chmod -R a+r "$tmp"/*.sql
+
+# tps of one pgbench run: tps FILE DB CLIENTS COUNT_OPTION [PIN]
+tps() {
+    local out
+    out=$(PGOPTIONS="-c kalix.current_login=$owner -c kalix.current_account=$P" \
+          ${5:-} "$bindir/pgbench" -n -M prepared -f "$1" -c "$3" -j "$3" $4 -d "$2" 2>&1) ||
+        { say "pgbench failed: $1 on $2"; say "$out"; exit 1; }
+    printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+: >"$tmp/raw"
+client_pin=""
+if [ "$pin" = 1 ]; then taskset -pc 1 "$postmaster" >/dev/null; client_pin="taskset -c 0"; fi
+say "== $ROUNDS rounds, 1.0 and 1.1 alternated, 1 client (server on core 1, pgbench on core 0)"
+for r in $(seq 1 "$ROUNDS"); do
+    for w in create_child link_child add_member copy_users; do
+        count="-t $CALLS"; [ "$w" = copy_users ] && count="-t $COPIES"
+        if [ $((r % 2)) = 1 ]; then order="10 11"; else order="11 10"; fi
+        for v in $order; do
+            t=$(tps "$tmp/$w.sql" "bench$v" 1 "$count" "$client_pin")
+            echo "$r $w $v $t" >>"$tmp/raw"
+        done
+        say "   round $r $w: $(awk -v r="$r" -v w="$w" '$1 == r && $2 == w { printf "%s: %.0f/s  ", $3 == 10 ? "1.0" : "1.1", $4 }' "$tmp/raw")"
+    done
+done
+# The server's CPU time per call (user + system of the backend, from
+# /proc), which other work on the machine disturbs far less than wall time.
+hz=$(getconf CLK_TCK)
+cpu_calls() {  # calls per CPU second: cpu_calls WORKLOAD DB COUNT
+    PGOPTIONS="-c kalix.current_login=$owner -c kalix.current_account=$P" "${psql[@]}" -At -d "$2" <<SQL 2>/dev/null | tail -1
+SELECT pg_backend_pid() AS pid \\gset
+\\setenv KALIX_PID :pid
+\\! awk '{ print \$14 + \$15 }' /proc/\$KALIX_PID/stat > $tmp/cpu.before
+CALL bench_loop('$1', $3);
+\\! awk '{ print \$14 + \$15 }' /proc/\$KALIX_PID/stat > $tmp/cpu.after
+SQL
+    awk -v n="$3" -v hz="$hz" 'NR == FNR { b = $1; next } { d = ($1 - b) / hz; print (d > 0 ? n / d : 0) }' "$tmp/cpu.before" "$tmp/cpu.after"
+}
+say "== $ROUNDS rounds of the server's CPU time per call, 1.0 and 1.1 alternated"
+for r in $(seq 1 "$ROUNDS"); do
+    for w in create_child link_child add_member copy_users; do
+        n=$CALLS; [ "$w" = copy_users ] && n=$COPIES
+        if [ $((r % 2)) = 1 ]; then order="10 11"; else order="11 10"; fi
+        for v in $order; do
+            echo "$r cpu_$w $v $(cpu_calls "$w" "bench$v" "$n")" >>"$tmp/raw"
+        done
+        say "   round $r $w: $(awk -v r="$r" -v w="cpu_$w" '$1 == r && $2 == w { printf "%s: %.0f calls per CPU second  ", $3 == 10 ? "1.0" : "1.1", $4 }' "$tmp/raw")"
+    done
+done
+
+# Every call must have found its pool row (else it measured nothing).
+for v in 10 11; do
+    short=$("${psql[@]}" -At -d "bench$v" -c "SELECT (SELECT last_value FROM bench_link_seq) > (SELECT max(n) FROM bench_link)
+        OR (SELECT last_value FROM bench_login_seq) > (SELECT max(n) FROM bench_login) - 1000
+        OR (SELECT last_value FROM bench_target_seq) > (SELECT max(n) FROM bench_target)")
+    [ "$short" = f ] || { say "a pool ran out in bench$v: raise it"; exit 1; }
+done
+
+[ "$pin" = 1 ] && taskset -pc 0,1 "$postmaster" >/dev/null
+say "== create_account(child => true) in disjoint trees, 1 and 2 clients, ${DURATION}s rounds (server on both cores)"
+for r in $(seq 1 "$ROUNDS"); do
+    for v in 11 10; do
+        for c in 1 2; do
+            t=$(tps "$tmp/disjoint.sql" "bench$v" "$c" "-T $DURATION")
+            echo "$r disjoint$c $v $t" >>"$tmp/raw"
+        done
+    done
+    say "   round $r: $(awk -v r="$r" '$1 == r && $2 ~ /^disjoint/ { printf "%s %s clients: %.0f/s  ", $3 == 10 ? "1.0" : "1.1", substr($2, 9), $4 }' "$tmp/raw")"
+done
+
+med() { awk -v w="$1" -v v="$2" '$2 == w && $3 == v { print $4 }' "$tmp/raw" | median; }
+ratio() {  # median of per-round ratios a/b: ratio WA VA WB VB
+    awk -v wa="$1" -v va="$2" -v wb="$3" -v vb="$4" '
+        $2 == wa && $3 == va { a[$1] = $4 } $2 == wb && $3 == vb { b[$1] = $4 }
+        END { for (r in a) if (b[r] > 0) print a[r] / b[r] }' "$tmp/raw" | median
+}
+{
+    echo "## Writes: the write path in C (1.1) against plpgsql (1.0)"
+    echo
+    echo "Produced by \`ROUNDS=$ROUNDS CALLS=$CALLS COPIES=$COPIES DURATION=$DURATION bench/writes.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'),"
+    echo "tree \`${TREE:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}\`; $("$bindir/postgres" --version), $(nproc) cores"
+    echo "shared with other work (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)). Both versions"
+    echo "run over the same library in one cluster, on the same data; medians of $ROUNDS alternated rounds."
+    echo
+    echo "| call (1 client; server pinned to core 1, pgbench to core 0) | 1.0 calls/s | 1.1 calls/s | 1.1/1.0 (target ≥ 2×) |"
+    echo "|---|---:|---:|---:|"
+    for w in create_child link_child add_member copy_users; do
+        case $w in
+            create_child) label='`create_account(child => true)` under an account at depth 4' ;;
+            link_child) label='`link_child` of a new account under an account at depth 4' ;;
+            add_member) label='`add_member` of a new login' ;;
+            copy_users) label='`copy_users` of a 1,000-member account into an empty one' ;;
+        esac
+        printf '| %s | %.0f | %.0f | %.2f× |\n' "$label" "$(med "$w" 10)" "$(med "$w" 11)" "$(ratio "$w" 11 "$w" 10)"
+    done
+    echo
+    echo "The same calls in a loop inside the server, one transaction each (\`CALL bench_loop(...)\`), per second"
+    echo "of the backend's CPU time (user + system), which the other work on the machine disturbs far less:"
+    echo
+    echo "| call | 1.0 calls per CPU s | 1.1 calls per CPU s | 1.1/1.0 (target ≥ 2×) |"
+    echo "|---|---:|---:|---:|"
+    for w in create_child link_child add_member copy_users; do
+        printf '| `%s` | %.0f | %.0f | %.2f× |\n' "$w" "$(med "cpu_$w" 10)" "$(med "cpu_$w" 11)" "$(ratio "cpu_$w" 11 "cpu_$w" 10)"
+    done
+    echo
+    echo "| \`create_account(child => true)\`, two disjoint trees (server on both cores) | 1 client calls/s | 2 clients calls/s | 2/1 |"
+    echo "|---|---:|---:|---:|"
+    for v in 11 10; do
+        printf '| %s | %.0f | %.0f | %.2f× |\n' "$([ $v = 11 ] && echo '1.1 (locks the trees'"'"' roots)' || echo '1.0 (one database-wide lock)')" \
+            "$(med disjoint1 $v)" "$(med disjoint2 $v)" "$(ratio disjoint2 $v disjoint1 $v)"
+    done
+    echo
+    echo "Raw figures (round call version calls/s):"
+    echo
+    echo '```'
+    cat "$tmp/raw"
+    echo '```'
+} >"$tmp/section.md"
+cat "$tmp/section.md"
+# Replace the section in RESULTS (or append it).
+if [ -f "$RESULTS" ] && grep -q '^## Writes: ' "$RESULTS"; then
+    awk -v f="$tmp/section.md" '
+        /^## Writes: / { while ((getline l < f) > 0) print l; skip = 1; next }
+        skip && /^## / { skip = 0 }
+        !skip' "$RESULTS" >"$tmp/results.md"
+    cat "$tmp/results.md" >"$RESULTS"
+else
+    { echo; cat "$tmp/section.md"; } >>"$RESULTS"
+fi
+say "== wrote the section \"Writes\" of $RESULTS"

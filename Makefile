@@ -87,9 +87,10 @@ test: deps
 demo: deps
 	pg_virtualenv $${PGVERSION:+-v $$PGVERSION} -t scripts/run-demo.sh
 
-.PHONY: bench bench-smoke
-# pgbench comparison with a hand-written WHERE and SQL-only designs in a
-# throwaway cluster; writes bench/RESULTS.md and bench/results.png.  SCALE=0.1
+.PHONY: bench bench-smoke bench-size
+# pgbench comparison with a hand-written WHERE, the app-setting and SQL-only
+# designs in a throwaway cluster (bench/README.md); writes bench/RESULTS.md
+# and bench/results.png.  SCALE=0.1
 # makes it smaller, SMOKE=1 a seconds-long run that checks the designs agree.
 bench:
 	scripts/install-deps.sh bench
@@ -99,6 +100,12 @@ bench:
 # than the hand-written WHERE (for CI; no chart needed).
 bench-smoke:
 	SMOKE=1 PG_CONFIG=$(PG_CONFIG) bench/run.sh
+
+# Writes, first read and cache memory at 10k and 100k accounts (bench/SIZE.md);
+# SIZES="10000 100000 1000000" adds 1M.
+bench-size:
+	scripts/install-deps.sh bench
+	PG_CONFIG=$(PG_CONFIG) bench/size.sh
 
 .PHONY: dist
 # The PGXN distribution of the committed tree: kalix_accounts-VERSION.zip.

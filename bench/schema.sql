@@ -1,4 +1,4 @@
--- bench/schema.sql: the data set and the four designs compared by bench/run.sh.
+-- bench/schema.sql: the data set and the five designs compared by bench/run.sh.
 -- psql variables: naccts, nlogins, per (appointments per account),
 -- types (appointment types per account), step (membership stride), inherited (t/f).
 \set ON_ERROR_STOP on
@@ -49,6 +49,11 @@ SELECT bench.account_id((l - 1 + k * :step) % :naccts + 1), bench.login_id(l),
        CASE WHEN k > 0 THEN 'member' WHEN l <= :naccts THEN 'owner' ELSE 'admin' END::kalix.account_role
 FROM generate_series(1, :nlogins) l, generate_series(0, l % 5) k;
 
+-- 100 logins without memberships: the churn writer adds and removes them.
+INSERT INTO kalix.logins (id, email, display_name)
+SELECT bench.login_id(l), 'login' || l || '@bench.example', 'Login ' || l
+FROM generate_series(:nlogins + 1, :nlogins + 100) l;
+
 -- Account 1 gets exactly 50 members: the source of create_account(copy_users).
 INSERT INTO kalix.memberships (account_id, login_id, role)
 SELECT bench.account_id(1), bench.login_id(l), 'member'
@@ -63,6 +68,7 @@ CREATE SCHEMA d_limit;
 CREATE SCHEMA d_kalix;
 CREATE SCHEMA d_naive;
 CREATE SCHEMA d_tuned;
+CREATE SCHEMA d_app;
 
 CREATE TABLE d_limit.appointments (
     id         bigint NOT NULL,
@@ -97,16 +103,18 @@ ORDER BY n, k;
 CREATE TABLE d_kalix.appointments AS SELECT * FROM d_limit.appointments;
 CREATE TABLE d_naive.appointments AS SELECT * FROM d_limit.appointments;
 CREATE TABLE d_tuned.appointments AS SELECT * FROM d_limit.appointments;
+CREATE TABLE d_app.appointments AS SELECT * FROM d_limit.appointments;
 CREATE TABLE d_kalix.appointment_types AS SELECT * FROM d_limit.appointment_types;
 CREATE TABLE d_naive.appointment_types AS SELECT * FROM d_limit.appointment_types;
 CREATE TABLE d_tuned.appointment_types AS SELECT * FROM d_limit.appointment_types;
+CREATE TABLE d_app.appointment_types AS SELECT * FROM d_limit.appointment_types;
 
 -- The indexes an application would have, identical in every design.
 SELECT format('ALTER TABLE %I.appointments ADD PRIMARY KEY (id)', s),
        format('CREATE INDEX ON %I.appointments (account_id, starts_at)', s),
        format('ALTER TABLE %I.appointment_types ADD PRIMARY KEY (id)', s),
        format('CREATE INDEX ON %I.appointment_types (account_id, name)', s)
-FROM unnest(ARRAY['d_limit', 'd_kalix', 'd_naive', 'd_tuned']) s
+FROM unnest(ARRAY['d_limit', 'd_kalix', 'd_naive', 'd_tuned', 'd_app']) s
 \gexec
 
 ------------------------------------------------------------------------------
@@ -197,6 +205,16 @@ CREATE POLICY own_delete ON d_tuned.appointment_types FOR DELETE
     USING (account_id = (SELECT app.current_account())
            AND (SELECT app.is_member(app.current_account())));
 
+-- app-setting: the popular but insecure design.  The application sets
+-- app.current_account (and app.lineage, the account and its ancestors) and
+-- the policies trust it: no membership check, any role can name any account.
+ALTER TABLE d_app.appointments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_account ON d_app.appointments
+    USING (account_id = nullif(current_setting('app.current_account', true), '')::uuid);
+ALTER TABLE d_app.appointment_types ENABLE ROW LEVEL SECURITY;
+CREATE POLICY lineage_read ON d_app.appointment_types FOR SELECT
+    USING (account_id = ANY (nullif(current_setting('app.lineage', true), '')::uuid[]));
+
 -- kalix: the extension's policies.
 SELECT kalix.enable_isolation('d_kalix.appointments');
 \if :inherited
@@ -210,8 +228,8 @@ DO $$ BEGIN
     END IF;
 END $$;
 GRANT SET ON PARAMETER kalix.current_login TO bench_app;
-GRANT USAGE ON SCHEMA bench, app, d_limit, d_kalix, d_naive, d_tuned TO bench_app;
-GRANT SELECT ON ALL TABLES IN SCHEMA d_limit, d_kalix, d_naive, d_tuned TO bench_app;
+GRANT USAGE ON SCHEMA bench, app, d_limit, d_kalix, d_naive, d_tuned, d_app TO bench_app;
+GRANT SELECT ON ALL TABLES IN SCHEMA d_limit, d_kalix, d_naive, d_tuned, d_app TO bench_app;
 
 -- Invalidation probe: the same statement on kalix.memberships (its trigger
 -- invalidates the cache) and on a look-alike table whose same trigger sends a
@@ -226,4 +244,9 @@ CREATE FUNCTION bench.touch_lookalike() RETURNS void LANGUAGE plpgsql SECURITY D
     SET search_path = pg_catalog, pg_temp
     AS $$ BEGIN UPDATE bench.lookalike SET x = x WHERE false; END $$;
 
-VACUUM ANALYZE;
+-- The churn workload's control writers: tables outside kalix.
+CREATE TABLE bench.control (l bigint PRIMARY KEY, x bigint NOT NULL);
+INSERT INTO bench.control SELECT l, 0 FROM generate_series(:nlogins + 1, :nlogins + 100) l;
+CREATE TABLE bench.control_log (l bigint NOT NULL);
+
+VACUUM (FREEZE, ANALYZE);

@@ -3,7 +3,7 @@
 # are missing.  Idempotent; uses sudo when not run as root.
 # PGVERSION selects the PostgreSQL major version (default: the one this Debian
 # release ships: bookworm 15, trixie 17, forky 18).
-# `install-deps.sh bench` also installs what bench/run.sh needs (gnuplot, taskset);
+# `install-deps.sh bench` also installs what bench/ needs (gnuplot, taskset, valgrind);
 # `install-deps.sh --check` only reports (exit 1) whether anything is missing.
 set -eu
 
@@ -26,7 +26,7 @@ python3-sqlalchemy python3-django"
 command -v node >/dev/null 2>&1 || packages="$packages nodejs"
 command -v npm >/dev/null 2>&1 || packages="$packages npm"
 if [ "${1:-}" = bench ]; then
-    packages="$packages gnuplot-nox util-linux"
+    packages="$packages gnuplot-nox util-linux valgrind"
 fi
 
 missing=""

@@ -1,0 +1,5 @@
+-- per transaction: set the identity, then count the account's appointments
+BEGIN;
+SELECT set_config('kalix.current_login', :login, true), set_config('kalix.current_account', :acc, true);
+SELECT count(*), max(starts_at) FROM d_kalix.appointments;
+COMMIT;

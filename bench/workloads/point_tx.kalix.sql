@@ -1,0 +1,6 @@
+-- per transaction: set the identity, then a point lookup by primary key
+\set id (:accno - 1) * :per + random(1, :per)
+BEGIN;
+SELECT set_config('kalix.current_login', :login, true), set_config('kalix.current_account', :acc, true);
+SELECT * FROM d_kalix.appointments WHERE id = :id;
+COMMIT;

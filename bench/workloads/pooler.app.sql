@@ -1,0 +1,13 @@
+-- transaction pooling: a random login's random account, chosen per transaction, then a read
+\set l random(1, :nlogins)
+\set k random(0, :l % 5)
+\set a (:l - 1 + :k * :step) % :naccts + 1
+\set d random(0, :days - 1)
+BEGIN;
+SELECT set_config('app.current_login', bench.login_id(:l)::text, true);
+SELECT set_config('app.current_account', bench.account_id(:a)::text, true);
+SELECT id, starts_at, patient_id, status FROM d_app.appointments
+WHERE starts_at >= timestamptz '2024-01-01' + make_interval(days => :d)
+  AND starts_at < timestamptz '2024-01-01' + make_interval(days => :d + 1)
+ORDER BY starts_at;
+END;

@@ -66,7 +66,7 @@ grep -q '^Result: PASS' "$log" || status=1
 # Skipped tests and known failures (TODO) count neither as passed nor failed.
 sh_passed=$(grep -E '^ok [0-9]+' "$log" | grep -cviE '# *skip' || true)
 sh_failed=$(grep -E '^not ok [0-9]+' "$log" | grep -cviE '# *todo' || true)
-sh_skipped=$(grep -cE '^ok [0-9]+.*# *[Ss][Kk][Ii][Pp]' "$log" || true)
+sh_skipped=$(grep -cE '^ok [0-9]+.*# *[Ss][Kk][Ii][Pp]|\.\. skipped: ' "$log" || true)
 sh_todo=$(grep -cE '^not ok [0-9]+.*# *[Tt][Oo][Dd][Oo]' "$log" || true)
 [ $((sh_skipped + sh_todo)) -eq 0 ] ||
     echo "test/*.sh: $sh_skipped skipped, $sh_todo known failures (TODO)"

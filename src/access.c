@@ -104,30 +104,21 @@ KalixRequireRole(const pg_uuid_t *account, KalixRole needed, const char *doing,
 				 KalixAccessMode mode)
 {
 	pg_uuid_t	login;
-	bool		exists;
-	bool		archived = false;
 	KalixRole	role;
 
 	KalixRequireLogin(&login);
 	if (mode == KALIX_ACCESS_LOCKED)
 	{
-		exists = KalixLockAccount(account, &archived);
-		role = exists ? KalixLockedRole(account) : KALIX_ROLE_NONE;
+		bool		archived = false;
+
+		role = KalixLockAccount(account, &archived) ? KalixLockedRole(account) : KALIX_ROLE_NONE;
+		if (role == KALIX_ROLE_NONE)
+			KalixRaiseNotMember(account);
+		if (archived)
+			KalixRaiseArchived(account);
 	}
 	else
-	{
-		KalixAccount *entry;
-
-		KalixCacheBegin();
-		entry = KalixLookupAccount(account);
-		exists = entry->exists;
-		archived = entry->archived;
-		role = exists ? KalixMemberRole(account, &login) : KALIX_ROLE_NONE;
-	}
-	if (role == KALIX_ROLE_NONE)
-		KalixRaiseNotMember(account);
-	if (archived)
-		KalixRaiseArchived(account);
+		role = KalixCheckAccess(account, &login, true);	/* the read path's rule */
 	if (role < needed)
 		KalixRaiseRoleTooLow(account, needed, doing);
 	return role;

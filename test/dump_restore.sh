@@ -37,19 +37,7 @@ SQL
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-failed=0
-check() {  # check CONDITION-RESULT(0/1) NAME [DIAGNOSTIC FILE]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        failed=$((failed + 1))
-        echo "not ok $n - $2"
-        [ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/# /' "$3" | head -40
-    fi
-}
-bail() { echo "Bail out! $*"; exit 1; }
+. test/lib/tap.sh
 
 echo "1..22"
 

@@ -23,20 +23,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-bail() { echo "Bail out! $*"; exit 1; }
 
-n=0
-failed=0
-check() {  # check STATUS NAME [DIAGNOSTIC FILE]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        failed=$((failed + 1))
-        echo "not ok $n - $2"
-        [ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/# /' "$3" | head -30
-    fi
-}
+. test/lib/tap.sh
 
 echo "1..3"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>"$work/setup.err" &&

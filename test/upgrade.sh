@@ -31,23 +31,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-failed=0
-check() {  # check STATUS NAME [DIAGNOSTIC FILE]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        failed=$((failed + 1))
-        echo "not ok $n - $2"
-        [ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/# /' "$3" | head -60
-    fi
-}
-skip() {  # skip REASON
-    n=$((n + 1))
-    echo "ok $n # SKIP $1"
-}
-bail() { echo "Bail out! $*"; exit 1; }
+. test/lib/tap.sh
 
 # One line per property of every object of the extension, sorted.
 cat >"$work/snapshot.sql" <<'SQL'

@@ -656,3 +656,30 @@ CREATE TRIGGER invitation_tokens_invitation_id_fkey_truncate
 -- a more specific signature could have out-matched it (CVE-2022-2625 class).
 DROP FUNCTION kalix.write_audit(text, uuid, jsonb);
 DROP FUNCTION kalix.require_argument(anyelement, text);
+
+-- Targeted cache invalidation (src/invalidate.c): the statement triggers,
+-- which made every backend drop its whole cache and re-plan every statement
+-- naming these tables at each commit, become row triggers that name the
+-- keys each row changed; TRUNCATE keeps a statement trigger.
+COMMENT ON FUNCTION kalix.cache_invalidate() IS 'row trigger: invalidates in every backend''s kalix cache, at commit, the keys a row names (statement trigger: the whole cache)';
+DROP TRIGGER logins_cache_invalidate ON kalix.logins;
+DROP TRIGGER accounts_cache_invalidate ON kalix.accounts;
+DROP TRIGGER memberships_cache_invalidate ON kalix.memberships;
+CREATE TRIGGER logins_cache_invalidate
+    AFTER INSERT OR UPDATE OF id, db_role OR DELETE ON kalix.logins
+    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate();
+CREATE TRIGGER logins_cache_invalidate_truncate
+    AFTER TRUNCATE ON kalix.logins
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
+CREATE TRIGGER accounts_cache_invalidate
+    AFTER INSERT OR UPDATE OF id, parent_id, archived_at OR DELETE ON kalix.accounts
+    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate();
+CREATE TRIGGER accounts_cache_invalidate_truncate
+    AFTER TRUNCATE ON kalix.accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
+CREATE TRIGGER memberships_cache_invalidate
+    AFTER INSERT OR UPDATE OR DELETE ON kalix.memberships
+    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate();
+CREATE TRIGGER memberships_cache_invalidate_truncate
+    AFTER TRUNCATE ON kalix.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();

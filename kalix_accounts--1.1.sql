@@ -199,16 +199,25 @@ CREATE TRIGGER memberships_login_id_fkey_truncate
 
 CREATE FUNCTION kalix.cache_invalidate() RETURNS trigger
     LANGUAGE C AS 'MODULE_PATHNAME', 'kalix_cache_invalidate';
-COMMENT ON FUNCTION kalix.cache_invalidate() IS 'statement trigger: invalidates every backend''s kalix cache at commit';
+COMMENT ON FUNCTION kalix.cache_invalidate() IS 'row trigger: invalidates in every backend''s kalix cache, at commit, the keys a row names (statement trigger: the whole cache)';
 
 CREATE TRIGGER logins_cache_invalidate
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON kalix.logins
+    AFTER INSERT OR UPDATE OF id, db_role OR DELETE ON kalix.logins
+    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate();
+CREATE TRIGGER logins_cache_invalidate_truncate
+    AFTER TRUNCATE ON kalix.logins
     FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
 CREATE TRIGGER accounts_cache_invalidate
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON kalix.accounts
+    AFTER INSERT OR UPDATE OF id, parent_id, archived_at OR DELETE ON kalix.accounts
+    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate();
+CREATE TRIGGER accounts_cache_invalidate_truncate
+    AFTER TRUNCATE ON kalix.accounts
     FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
 CREATE TRIGGER memberships_cache_invalidate
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON kalix.memberships
+    AFTER INSERT OR UPDATE OR DELETE ON kalix.memberships
+    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate();
+CREATE TRIGGER memberships_cache_invalidate_truncate
+    AFTER TRUNCATE ON kalix.memberships
     FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
 
 ------------------------------------------------------------------------------

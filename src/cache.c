@@ -5,18 +5,54 @@
  * Policies ask "may this login use this account?" for every query, so the
  * answers are kept in hash tables in a memory context under
  * CacheMemoryContext, filled lazily by index scans of the extension's tables.
- * Statement-level triggers on those tables call CacheInvalidateRelcacheByRelid
- * on the table changed; the invalidation reaches every backend when the change
- * commits.  The entry point, KalixCacheBegin, is the cache's freshness rule:
- * at every call it takes in pending invalidations (one unlocked test when
- * none are pending), so a commit of another session is seen also in the
- * middle of a statement, by the recheck of a row it waited for.  The relcache
- * callback only clears a flag; the next entry point then builds a new, empty
- * generation whole and only then swaps it for the old one, so an error at any
- * point leaves the old (stale) or no cache, never a half one; the tables are
- * read again on demand.  Entries are never freed while a caller holds a
- * pointer: only KalixCacheBegin replaces the cache, and callers do not keep
- * pointers across calls into the cache.
+ *
+ * Invalidation is targeted (invalidate.c sends it).  A change names the keys
+ * it changed: the account (its row: exists, parent, archived; and every
+ * lineage through it), the children of a parent, the login (its row and all
+ * its memberships), the role a login maps to.  A key hashes to one of
+ * KALIX_INVAL_BUCKETS buckets; each backend keeps one counter per bucket, and
+ * a message for a bucket bumps that counter.  Every entry remembers its
+ * bucket's counter from when it was read (read before the scan that fills
+ * it, so a message consumed during the scan makes it stale, never the other
+ * way round) and counts as a miss once the counter moved: it is read again
+ * in place.  A lineage depends on every account its walk read (and the
+ * ancestor that stopped it), so it keeps the sum of their counters; counters
+ * only grow, so an unchanged sum means no dependency changed.  The sum is
+ * checked again only when some message arrived since the last check
+ * (kalix_cache_generation counts messages), so the read path pays one
+ * comparison.  A moved, archived or unarchived account thus makes stale the
+ * lineages of its subtree and nothing else; a membership change makes stale
+ * that login's entries and nothing else.
+ *
+ * A message for bucket b travels as a relcache invalidation of the OID
+ * KALIX_INVAL_OID_BASE + b (KALIX_INVAL_OID_ALL: everything), registered
+ * with CacheInvalidateRelcacheByTuple on a pg_class tuple built for it, which
+ * reads only the oid and relisshared (PostgreSQL 15 to 18).  It is
+ * transactional like any relcache invalidation: kept with the
+ * (sub)transaction, dropped if it aborts, sent to every backend of the
+ * database when it commits, and applied to this backend at its next command.
+ * On receipt (LocalExecuteInvalidationMessage), RelationCacheInvalidateEntry
+ * finds no relcache entry for the OID and does nothing, and the relcache
+ * callbacks run: the plan cache re-plans only plans that name that OID, i.e.
+ * none; this file's callback bumps the bucket.  Should a real relation ever
+ * get such an OID (OIDs wrap), its relcache entry is merely rebuilt once
+ * more, and its own invalidations bump a bucket in vain: harmless both ways.
+ * Unlike the relcache invalidation of kalix.accounts that 1.0 sent, nothing
+ * is re-planned and no relcache entry is rebuilt at every commit.  The
+ * everything message, a relcache invalidation of our tables (DDL), a full
+ * relcache reset (relid InvalidOid, sinval queue overflow) and a reset of the
+ * role syscache clear the whole cache as before.
+ *
+ * The entry point, KalixCacheBegin, is the cache's freshness rule: at every
+ * call it takes in pending invalidations (one unlocked test when none are
+ * pending), so a commit of another session is seen also in the middle of a
+ * statement, by the recheck of a row it waited for.  A full reset only
+ * clears a flag; the next entry point then builds a new, empty generation
+ * whole and only then swaps it for the old one, so an error at any point
+ * leaves the old (stale) or no cache, never a half one.  Entries are never
+ * freed while a caller holds a pointer: an entry is re-read in place by the
+ * lookup of its own key, only KalixCacheBegin replaces the cache, and callers
+ * do not keep pointers across calls into the cache for the same key.
  *
  * KalixCheckAccess answers the access question from the cache, for the read
  * path and the SET-time check of kalix.current_account.  Layer: above uuid.c,
@@ -32,7 +68,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
-#include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -60,12 +96,14 @@ typedef struct MemberEntry
 {
 	MemberKey	key;
 	KalixRole	role;
+	uint32		stamp;			/* counter of the login's bucket */
 } MemberEntry;
 
 /* The child accounts of one account (archived ones included). */
 typedef struct ChildrenEntry
 {
 	pg_uuid_t	parent;			/* hash key */
+	uint32		stamp;			/* counter of the parent's children bucket */
 	int			count;
 	pg_uuid_t  *children;
 } ChildrenEntry;
@@ -80,6 +118,7 @@ typedef struct ChildrenEntry
 typedef struct LoginEntry
 {
 	pg_uuid_t	id;				/* hash key */
+	uint32		stamp;			/* counter of the login's bucket */
 	bool		exists_known;
 	bool		exists;
 	bool		members_loaded; /* every membership is in member_hash */
@@ -92,6 +131,7 @@ typedef struct LoginEntry
 typedef struct RoleLoginEntry
 {
 	Oid			roleid;
+	uint32		stamp;			/* counter of the role's bucket */
 	bool		found;
 	pg_uuid_t	login;
 } RoleLoginEntry;
@@ -134,31 +174,87 @@ static bool cache_building = false;
 static bool callback_registered = false;
 static CacheContents cache;
 
-/* Bumped whenever cached data may have changed. */
+/* Bumped whenever cached data may have changed (any message received). */
 uint64		kalix_cache_generation = 1;
 
+/* One counter per invalidation bucket, bumped by each message for it. */
+static uint32 bucket_counters[KALIX_INVAL_BUCKETS];
+
+/* The bucket of a key of the given kind whose hash is hashvalue. */
+int
+KalixInvalBucket(KalixInvalKind kind, uint32 hashvalue)
+{
+	static const uint32 salts[] = {0x00000000, 0x5bd1e995, 0x9e3779b9, 0x85ebca6b};
+
+	return (int) ((hashvalue ^ salts[kind]) & (KALIX_INVAL_BUCKETS - 1));
+}
+
+/* The hash of a uuid key, as the cache's tables and the messages use it. */
+uint32
+KalixUuidHash(const pg_uuid_t *id)
+{
+	return tag_hash(id, sizeof(pg_uuid_t));
+}
+
+/* The current counter of the bucket of a uuid key. */
+static inline uint32
+UuidCounter(KalixInvalKind kind, const pg_uuid_t *id)
+{
+	return bucket_counters[KalixInvalBucket(kind, KalixUuidHash(id))];
+}
+
+/* The role-syscache hash of a role, which the role's bucket derives from. */
+static inline uint32
+RoleCounter(Oid roleid)
+{
+	return bucket_counters[KalixInvalBucket(KALIX_INVAL_ROLE,
+											GetSysCacheHashValue1(AUTHOID,
+																  ObjectIdGetDatum(roleid)))];
+}
+
+/* Drops the whole cache: the next entry point builds a new, empty one. */
+static void
+ResetCache(void)
+{
+	cache_valid = false;
+	kalix_cache_generation++;
+}
+
 /*
- * Relcache callback: marks the cache stale when one of our tables changed.
- * While a new generation is being built, every invalidation counts: the
- * tables it resolves may not be the ones the current generation knows.
+ * Relcache callback: a message for one bucket bumps its counter; the
+ * everything message, a full reset or a change to one of our tables' own
+ * relcache entries (DDL) drops the whole cache.  While a new generation is
+ * being built, every other invalidation counts too: the tables it resolves
+ * may not be the ones the current generation knows.
  */
 static void
 InvalidateCallback(Datum arg, Oid relid)
 {
-	if (cache_building || relid == InvalidOid || !cache.ids.installed ||
-		relid == cache.ids.accounts || relid == cache.ids.logins ||
-		relid == cache.ids.memberships)
+	if (relid >= KALIX_INVAL_OID_BASE && relid < KALIX_INVAL_OID_ALL)
 	{
-		cache_valid = false;
+		bucket_counters[relid - KALIX_INVAL_OID_BASE]++;
 		kalix_cache_generation++;
 	}
+	else if (relid == KALIX_INVAL_OID_ALL || cache_building || relid == InvalidOid ||
+			 !cache.ids.installed || relid == cache.ids.accounts ||
+			 relid == cache.ids.logins || relid == cache.ids.memberships)
+		ResetCache();
 }
 
-/* Syscache callback: a role renamed or dropped changes which login it is. */
+/*
+ * Syscache callback: a role created, renamed or dropped changes which login
+ * it is; hashvalue 0 means every role.
+ */
 static void
 RoleInvalidateCallback(Datum arg, int cacheid, uint32 hashvalue)
 {
-	InvalidateCallback(arg, InvalidOid);
+	if (hashvalue == 0)
+		ResetCache();
+	else
+	{
+		bucket_counters[KalixInvalBucket(KALIX_INVAL_ROLE, hashvalue)]++;
+		kalix_cache_generation++;
+	}
 }
 
 /* Registers the invalidation callbacks once per backend. */
@@ -173,17 +269,29 @@ KalixCacheRegister(void)
 	}
 }
 
-/* Creates one of the cache's hash tables in the given context. */
+/*
+ * Creates one of the cache's hash tables in the given context.  Tables keyed
+ * by a uuid hash it with KalixUuidHash, so that a lookup hashes its key once
+ * for the table and for the key's invalidation bucket.
+ */
 static HTAB *
 CreateHash(const char *name, Size keysize, Size entrysize, MemoryContext context)
 {
 	HASHCTL		ctl;
+	int			flags = HASH_ELEM | HASH_CONTEXT;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = keysize;
 	ctl.entrysize = entrysize;
 	ctl.hcxt = context;
-	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (keysize == sizeof(pg_uuid_t))
+	{
+		ctl.hash = tag_hash;
+		flags |= HASH_FUNCTION;
+	}
+	else
+		flags |= HASH_BLOBS;
+	return hash_create(name, 256, &ctl, flags);
 }
 
 /* Resolves a relation of schema kalix by name; InvalidOid when absent. */
@@ -293,13 +401,6 @@ KalixCacheBegin(void)
 	RebuildCache();
 }
 
-/* True until an invalidation arrives; the next KalixCacheBegin then resets. */
-bool
-KalixCacheIsValid(void)
-{
-	return cache_valid;
-}
-
 /* Allocates memory that lives as long as the cache's current contents. */
 void *
 KalixCacheAlloc(Size size)
@@ -384,26 +485,99 @@ VisitAccount(HeapTuple tuple, TupleDesc desc, void *arg)
 	return false;
 }
 
-/* The account with this id (entry->exists false when there is none). */
+/* Frees the lineage of an account entry: it is computed again at next use. */
+static void
+DropLineage(KalixAccount *entry)
+{
+	if (entry->lineage != NULL)
+		pfree(entry->lineage);
+	if (entry->lineage_index != NULL)
+		pfree(entry->lineage_index);
+	entry->lineage = NULL;
+	entry->lineage_index = NULL;
+	entry->lineage_len = 0;
+}
+
+/* The sum of the counters of the buckets a lineage depends on. */
+static uint64
+LineageSum(const KalixAccount *entry)
+{
+	uint64		sum = 0;
+
+	for (int i = 0; i < entry->lineage_len; i++)
+		sum += UuidCounter(KALIX_INVAL_ACCOUNT, &entry->lineage[i]);
+	if (entry->lineage_stop >= 0)
+		sum += bucket_counters[entry->lineage_stop];
+	return sum;
+}
+
+/*
+ * Records what the lineage just computed into an entry depends on: the
+ * accounts in it and stop, the missing or archived ancestor that ended the
+ * walk (NULL when the payer has no parent).  generation is
+ * kalix_cache_generation from before the walk: when a message arrived during
+ * the walk, it may have mixed two states of the tree, and the lineage counts
+ * as stale at its next use (counters only grow, so the sum can never again
+ * equal one less than today's).
+ */
+void
+KalixStampLineage(KalixAccount *entry, const pg_uuid_t *stop, uint64 generation)
+{
+	entry->lineage_stop = stop == NULL ? -1 :
+		KalixInvalBucket(KALIX_INVAL_ACCOUNT, KalixUuidHash(stop));
+	entry->lineage_sum = LineageSum(entry);
+	entry->lineage_checked = kalix_cache_generation;
+	if (generation != kalix_cache_generation)
+	{
+		entry->lineage_sum--;
+		entry->lineage_checked = 0;
+	}
+}
+
+/*
+ * The account with this id (entry->exists false when there is none), read
+ * again when a message named it since it was read.  Its lineage, if any, is
+ * current: a lineage a message made stale is dropped here.
+ */
 KalixAccount *
 KalixLookupAccount(const pg_uuid_t *id)
 {
-	KalixAccount *entry = hash_search(cache.account_hash, id, HASH_FIND, NULL);
+	uint32		hashvalue = KalixUuidHash(id);
+	uint32	   *counter = &bucket_counters[KalixInvalBucket(KALIX_INVAL_ACCOUNT, hashvalue)];
+	KalixAccount *entry = hash_search_with_hash_value(cache.account_hash, id, hashvalue,
+													  HASH_FIND, NULL);
 
-	if (entry == NULL)
+	if (entry != NULL && entry->stamp == *counter)
+	{
+		if (entry->lineage_len > 0 && entry->lineage_checked != kalix_cache_generation)
+		{
+			if (LineageSum(entry) == entry->lineage_sum)
+				entry->lineage_checked = kalix_cache_generation;
+			else
+				DropLineage(entry);
+		}
+		return entry;
+	}
+	else
 	{
 		static const AttrNumber attnos[] = {Anum_accounts_id};
 		static const RegProcedure procs[] = {F_UUID_EQ};
 		Datum		values[] = {UUIDPGetDatum(id)};
 		KalixAccount account = {0};
+		uint32		stamp = *counter;
 
 		/* Read first, enter after: an error must not leave a false entry. */
 		account.id = *id;
 		if (cache.ids.installed)
 			IndexLookup(cache.ids.accounts, cache.ids.accounts_pkey, 1, attnos, procs, values,
 						VisitAccount, &account);
-		entry = hash_search(cache.account_hash, id, HASH_ENTER, NULL);
+		if (entry == NULL)
+			entry = hash_search_with_hash_value(cache.account_hash, id, hashvalue,
+												HASH_ENTER, NULL);
+		else
+			DropLineage(entry);
 		*entry = account;
+		entry->stamp = stamp;
 	}
 	return entry;
 }
@@ -439,15 +613,20 @@ VisitChild(HeapTuple tuple, TupleDesc desc, void *arg)
 const pg_uuid_t *
 KalixLookupChildren(const pg_uuid_t *parent, int *count)
 {
-	ChildrenEntry *entry = hash_search(cache.children_hash, parent, HASH_FIND, NULL);
+	uint32		hashvalue = KalixUuidHash(parent);
+	uint32	   *counter = &bucket_counters[KalixInvalBucket(KALIX_INVAL_CHILDREN, hashvalue)];
+	ChildrenEntry *entry = hash_search_with_hash_value(cache.children_hash, parent, hashvalue,
+													   HASH_FIND, NULL);
 
-	if (entry == NULL)
+	if (entry == NULL || entry->stamp != *counter)
 	{
 		static const AttrNumber attnos[] = {Anum_accounts_parent_id};
 		static const RegProcedure procs[] = {F_UUID_EQ};
 		Datum		values[] = {UUIDPGetDatum(parent)};
 		ChildrenScan scan;
 		pg_uuid_t  *children;
+		uint32		stamp = *counter;
+		uint64		generation = kalix_cache_generation;
 
 		/* Read first, enter after: an error must not leave a partial entry. */
 		scan.count = 0;
@@ -460,16 +639,32 @@ KalixLookupChildren(const pg_uuid_t *parent, int *count)
 									  Max(scan.count, 1) * sizeof(pg_uuid_t));
 		for (int i = 0; i < scan.count; i++)
 		{
-			bool		found;
-			KalixAccount *child = hash_search(cache.account_hash, &scan.rows[i].id,
-											  HASH_ENTER, &found);
+			/*
+			 * A new child enters the account cache too, unless a message
+			 * arrived during the scan: then today's counter may be newer
+			 * than the row read.
+			 */
+			if (generation == kalix_cache_generation)
+			{
+				bool		found;
+				KalixAccount *child = hash_search(cache.account_hash, &scan.rows[i].id,
+												  HASH_ENTER, &found);
 
-			if (!found)
-				*child = scan.rows[i];
+				if (!found)
+				{
+					*child = scan.rows[i];
+					child->stamp = UuidCounter(KALIX_INVAL_ACCOUNT, &child->id);
+				}
+			}
 			children[i] = scan.rows[i].id;
 		}
 		pfree(scan.rows);
-		entry = hash_search(cache.children_hash, parent, HASH_ENTER, NULL);
+		if (entry == NULL)
+			entry = hash_search_with_hash_value(cache.children_hash, parent, hashvalue,
+												HASH_ENTER, NULL);
+		else
+			pfree(entry->children);
+		entry->stamp = stamp;
 		entry->count = scan.count;
 		entry->children = children;
 	}
@@ -500,13 +695,15 @@ bool
 KalixLoginForRole(Oid roleid, pg_uuid_t *login)
 {
 	RoleLoginEntry *entry = hash_search(cache.role_login_hash, &roleid, HASH_FIND, NULL);
+	uint32		stamp = RoleCounter(roleid);
 
-	if (entry == NULL)
+	if (entry == NULL || entry->stamp != stamp)
 	{
 		static const AttrNumber attnos[] = {Anum_logins_db_role};
 		RoleLoginEntry result = {0};
 
 		result.roleid = roleid;
+		result.stamp = stamp;
 		if (cache.ids.installed && cache.ids.db_role_by_oid)
 		{
 			static const RegProcedure procs[] = {F_OIDEQ};
@@ -530,7 +727,8 @@ KalixLoginForRole(Oid roleid, pg_uuid_t *login)
 							values, VisitLogin, &result);
 			}
 		}
-		entry = hash_search(cache.role_login_hash, &roleid, HASH_ENTER, NULL);
+		if (entry == NULL)
+			entry = hash_search(cache.role_login_hash, &roleid, HASH_ENTER, NULL);
 		*entry = result;
 	}
 	if (entry->found)
@@ -583,15 +781,22 @@ VisitLoginMembership(HeapTuple tuple, TupleDesc desc, void *arg)
 	return scan->count <= PRELOAD_MEMBERSHIPS_MAX;
 }
 
-/* The cache's entry of a login, created empty ("nothing known") if new. */
+/*
+ * The cache's entry of a login, emptied ("nothing known") if new or if a
+ * message named the login since it was filled.
+ */
 static LoginEntry *
 LoginEntryOf(const pg_uuid_t *login)
 {
 	bool		found;
-	LoginEntry *entry = hash_search(cache.login_hash, login, HASH_ENTER, &found);
+	uint32		hashvalue = KalixUuidHash(login);
+	uint32		stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_LOGIN, hashvalue)];
+	LoginEntry *entry = hash_search_with_hash_value(cache.login_hash, login, hashvalue,
+													HASH_ENTER, &found);
 
-	if (!found)
+	if (!found || entry->stamp != stamp)
 	{
+		entry->stamp = stamp;
 		entry->exists_known = false;
 		entry->exists = false;
 		entry->members_loaded = false;
@@ -611,6 +816,7 @@ PreloadMemberships(LoginEntry *entry)
 	static const RegProcedure procs[] = {F_UUID_EQ};
 	Datum		values[] = {UUIDPGetDatum(&entry->id)};
 	LoginMembersScan *scan = palloc(sizeof(LoginMembersScan));
+	uint32		stamp = UuidCounter(KALIX_INVAL_LOGIN, &entry->id);
 
 	scan->count = 0;
 	if (cache.ids.installed)
@@ -621,8 +827,13 @@ PreloadMemberships(LoginEntry *entry)
 	else
 	{
 		for (int i = 0; i < scan->count; i++)
-			*(MemberEntry *) hash_search(cache.member_hash, &scan->rows[i].key,
-										 HASH_ENTER, NULL) = scan->rows[i];
+		{
+			MemberEntry *member = hash_search(cache.member_hash, &scan->rows[i].key,
+											  HASH_ENTER, NULL);
+
+			*member = scan->rows[i];
+			member->stamp = stamp;
+		}
 		entry->members_loaded = true;
 	}
 	if (scan->count > 0)
@@ -673,11 +884,15 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 	MemberEntry *entry;
 	LoginEntry *login_entry;
 
+	uint32		stamp = UuidCounter(KALIX_INVAL_LOGIN, login);
+
 	key.account = *account;
 	key.login = *login;
 	entry = hash_search(cache.member_hash, &key, HASH_FIND, NULL);
-	if (entry != NULL)
+	if (entry != NULL && entry->stamp == stamp)
 		return entry->role;
+	if (entry != NULL)
+		hash_search(cache.member_hash, &key, HASH_REMOVE, NULL);
 
 	login_entry = LoginEntryOf(login);
 	if (!login_entry->members_loaded && !login_entry->members_many)
@@ -700,6 +915,7 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 
 		result.key = key;
 		result.role = KALIX_ROLE_NONE;
+		result.stamp = stamp;
 		if (cache.ids.installed)
 			IndexLookup(cache.ids.memberships, cache.ids.memberships_pkey, 2, attnos, procs, values,
 						VisitMembership, &result);
@@ -776,23 +992,4 @@ KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
 		role = KALIX_ROLE_NONE;
 	}
 	return role;
-}
-
-PG_FUNCTION_INFO_V1(kalix_cache_invalidate);
-
-/*
- * Statement trigger on the extension's tables: every backend's cache is
- * invalidated when the change commits (this backend's at the next command).
- */
-Datum
-kalix_cache_invalidate(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("kalix.cache_invalidate() must be called as a trigger")));
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
-	return PointerGetDatum(NULL);
 }

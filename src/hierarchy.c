@@ -4,8 +4,8 @@
  *		billing_account(), answered from the backend cache.
  *
  * The lineage of an account -- itself, its parent, ..., its payer -- is
- * computed on first use and kept in the account's cache entry until the next
- * invalidation, so the policies of inherited tables, which call lineage()
+ * computed on first use and kept in the account's cache entry until a
+ * message names one of the accounts its walk read (cache.c), so the policies of inherited tables, which call lineage()
  * once per scan and lineage_distance() once per row, cost a hash lookup and
  * a short search.  A walk stops before the first archived ancestor: an
  * archived account shares nothing and pays for nothing.  (link_child and
@@ -19,8 +19,9 @@
  *
  * The cache reads each account with the latest snapshot, so a walk that
  * meets an invalidation halfway may mix two states of the tree; when that
- * makes a walk look corrupt, the cache is reset and the walk is done again
- * once before an error is raised.
+ * makes a walk look corrupt, the walk is done again once (reading again what
+ * the invalidation named) before an error is raised, and a lineage computed
+ * across an invalidation is computed again at its next use.
  */
 #include "postgres.h"
 
@@ -146,16 +147,22 @@ CacheLookup(const pg_uuid_t *id)
 static KalixWalkResult
 ComputeLineage(KalixAccount *entry)
 {
+	uint64		generation = kalix_cache_generation;
 	pg_uuid_t  *chain = palloc(KALIX_LINEAGE_LIMIT * sizeof(pg_uuid_t));
 	int			len;
 	KalixWalkResult result = KalixWalkLineage(&entry->id, CacheLookup, chain, &len, NULL);
 	pg_uuid_t  *lineage;
+	const KalixAccount *last;
+	pg_uuid_t	stop;
 
 	if (result != KALIX_WALK_OK)
 	{
 		pfree(chain);
 		return result;
 	}
+	/* The walk ended at the payer, or before its missing or archived parent. */
+	last = KalixLookupAccount(&chain[len - 1]);
+	stop = last->parent_id;
 	lineage = KalixCacheAlloc(len * sizeof(pg_uuid_t));
 	memcpy(lineage, chain, len * sizeof(pg_uuid_t));
 	pfree(chain);
@@ -172,7 +179,8 @@ ComputeLineage(KalixAccount *entry)
 		entry->lineage_index = index;
 	}
 	entry->lineage = lineage;
-	entry->lineage_len = len;	/* set last: marks the entry complete */
+	entry->lineage_len = len;
+	KalixStampLineage(entry, last->has_parent ? &stop : NULL, generation);
 	return KALIX_WALK_OK;
 }
 
@@ -187,8 +195,10 @@ LineageEntry(const pg_uuid_t *account)
 	{
 		KalixAccount *entry;
 		KalixWalkResult	result;
+		uint64		generation;
 
 		KalixCacheBegin();
+		generation = kalix_cache_generation;
 		entry = KalixLookupAccount(account);
 		if (entry->lineage_len > 0)
 			return entry;
@@ -196,7 +206,7 @@ LineageEntry(const pg_uuid_t *account)
 		if (result == KALIX_WALK_OK)
 			return entry;
 		/* A walk across an invalidation may see a mix of two trees: retry once. */
-		if (attempt > 0 || KalixCacheIsValid())
+		if (attempt > 0 || generation == kalix_cache_generation)
 			KalixReportCorruptWalk(result, account);
 	}
 }
@@ -375,13 +385,15 @@ kalix_descendants(PG_FUNCTION_ARGS)
 	for (int attempt = 0;; attempt++)
 	{
 		KalixWalkResult	result;
+		uint64		generation;
 
 		KalixCacheBegin();
+		generation = kalix_cache_generation;
 		result = WalkDescendants(&account, &found);
 		if (result == KALIX_WALK_OK)
 			break;
 		/* A walk across an invalidation may see a mix of two trees: retry once. */
-		if (attempt > 0 || KalixCacheIsValid())
+		if (attempt > 0 || generation == kalix_cache_generation)
 			KalixReportCorruptWalk(result, &account);
 		pfree(found.ids);
 		pfree(found.depths);

@@ -37,8 +37,12 @@ typedef struct KalixAccount
 	bool		archived;
 	bool		has_parent;
 	pg_uuid_t	parent_id;
+	uint32		stamp;			/* counter of its bucket when read (cache.c) */
 	/* Filled by hierarchy.c on first use; memory of the cache. */
 	int			lineage_len;	/* 0: not computed yet */
+	int			lineage_stop;	/* bucket of the ancestor that ended it, or -1 */
+	uint64		lineage_sum;	/* sum of its dependencies' counters */
+	uint64		lineage_checked;	/* kalix_cache_generation when last checked */
 	pg_uuid_t  *lineage;		/* [self, parent, ..., payer] */
 	struct KalixLineageIndex *lineage_index;	/* sorted, for long lineages */
 } KalixAccount;
@@ -55,13 +59,32 @@ extern bool KalixParseUuid(const char *text, pg_uuid_t *uuid);
 extern char *KalixUuidToCString(const pg_uuid_t *uuid);
 extern Datum KalixUuidDatum(const pg_uuid_t *uuid);
 
+/*
+ * Targeted invalidation (cache.c receives, invalidate.c sends): a key of one
+ * of these kinds hashes to a bucket, and a message for the bucket travels as
+ * a relcache invalidation of an OID no relation has (cache.c's top comment).
+ */
+typedef enum KalixInvalKind
+{
+	KALIX_INVAL_ACCOUNT,		/* an account row, and every lineage through it */
+	KALIX_INVAL_CHILDREN,		/* the children of an account */
+	KALIX_INVAL_LOGIN,			/* a login row and all its memberships */
+	KALIX_INVAL_ROLE			/* which login a role is (role-syscache hash) */
+} KalixInvalKind;
+
+#define KALIX_INVAL_BUCKETS 4096
+#define KALIX_INVAL_OID_BASE ((Oid) 0xFFF00000)
+#define KALIX_INVAL_OID_ALL (KALIX_INVAL_OID_BASE + KALIX_INVAL_BUCKETS)
+
 /* cache.c: the cached tables, their freshness rule, and cached access (uses uuid.c) */
 extern uint64 kalix_cache_generation;
+extern int	KalixInvalBucket(KalixInvalKind kind, uint32 hashvalue);
+extern uint32 KalixUuidHash(const pg_uuid_t *id);
+extern void KalixStampLineage(KalixAccount *entry, const pg_uuid_t *stop, uint64 generation);
 extern void KalixCacheRegister(void);
 extern void KalixCacheBegin(void);
 extern bool KalixInstalled(void);
 extern Oid	KalixRoleEnumValue(KalixRole role);
-extern bool KalixCacheIsValid(void);
 extern void *KalixCacheAlloc(Size size);
 extern KalixAccount *KalixLookupAccount(const pg_uuid_t *id);
 extern const pg_uuid_t *KalixLookupChildren(const pg_uuid_t *parent, int *count);

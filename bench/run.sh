@@ -13,6 +13,7 @@
 # TRANSACTIONS (a count per run instead of DURATION; SMOKE uses 30),
 # PG_CONFIG (pg_config), BENCH_PORT (54329), RESULTS (bench/RESULTS.md),
 # CHURN=0 skips the churn workload, CHURN_RATE (membership changes per second, 100),
+# WORKLOADS (the workloads of the rounds, all by default),
 # CALLGRIND=0 skips the instruction counts (default: on when valgrind is installed
 # and not SMOKE), CG_TX1/CG_TX2 (the two transaction counts of the slope, 500/1000;
 # sql-naive's count_tx costs 11M instructions a transaction under valgrind),
@@ -148,6 +149,8 @@ if [ "$inherited" = t ]; then
 else
     say "== kalix has no inherited isolation (kalix.lineage_distance missing): inherited workloads skipped"
 fi
+# WORKLOADS narrows the rounds to a subset (e.g. WORKLOADS=point_tx for a churn-only run).
+workloads=${WORKLOADS:-$workloads}
 
 # One account per round and workload, the same for every design: a random
 # account, for typesN an account whose lineage has N accounts, for nearest 16.

@@ -4,7 +4,9 @@
 # 1.0 (plpgsql) on the same data in one run -- `CREATE EXTENSION
 # kalix_accounts VERSION '1.0'` installs the plpgsql functions over the same
 # library -- and create_account(child => true) in disjoint trees from 1 and
-# 2 clients.  Writes its figures into bench/RESULTS.md (section "Writes").
+# 2 clients.  A third install, 1.1 with the cache-invalidation triggers
+# disabled, measures what invalidation costs writers (issue 17 item 7).
+# Writes its figures into bench/RESULTS.md (section "Writes").
 #
 #   bench/writes.sh              ROUNDS=5 rounds, versions alternated
 #
@@ -79,7 +81,7 @@ targets=$((2 * ROUNDS * COPIES + 10))
 
 load() {  # load DB VERSION
     "$bindir/createdb" "$1"
-    "${psql[@]}" -d "$1" -c "CREATE EXTENSION kalix_accounts VERSION '$2'" >/dev/null
+    "${psql[@]}" -d "$1" -c "CREATE EXTENSION kalix_accounts VERSION '$2' CASCADE" >/dev/null
     "${psql[@]}" -d "$1" -v pool="$pool" -v targets="$targets" >/dev/null <<'SQL'
 INSERT INTO kalix.logins (id, email) VALUES ('b0000000-0000-4000-8000-000000000001', 'bench-owner@example.com');
 INSERT INTO kalix.accounts (id, name, parent_id, created_by)
@@ -140,6 +142,12 @@ SQL
 say "== loading the same data into a 1.0 and a 1.1 install ($pool pool accounts and logins each)"
 load bench10 1.0
 load bench11 1.1
+load bench11n 1.1
+"${psql[@]}" -d bench11n >/dev/null <<'SQL'
+ALTER TABLE kalix.logins DISABLE TRIGGER logins_cache_invalidate;
+ALTER TABLE kalix.accounts DISABLE TRIGGER accounts_cache_invalidate;
+ALTER TABLE kalix.memberships DISABLE TRIGGER memberships_cache_invalidate;
+SQL
 
 cat >"$tmp/create_child.sql" <<EOF
 SELECT kalix.create_account('bench child', child => true);
@@ -178,12 +186,12 @@ say "== $ROUNDS rounds, 1.0 and 1.1 alternated, 1 client (server on core 1, pgbe
 for r in $(seq 1 "$ROUNDS"); do
     for w in create_child link_child add_member copy_users; do
         count="-t $CALLS"; [ "$w" = copy_users ] && count="-t $COPIES"
-        if [ $((r % 2)) = 1 ]; then order="10 11"; else order="11 10"; fi
+        if [ $((r % 2)) = 1 ]; then order="10 11 11n"; else order="11n 11 10"; fi
         for v in $order; do
             t=$(tps "$tmp/$w.sql" "bench$v" 1 "$count" "$client_pin")
             echo "$r $w $v $t" >>"$tmp/raw"
         done
-        say "   round $r $w: $(awk -v r="$r" -v w="$w" '$1 == r && $2 == w { printf "%s: %.0f/s  ", $3 == 10 ? "1.0" : "1.1", $4 }' "$tmp/raw")"
+        say "   round $r $w: $(awk -v r="$r" -v w="$w" '$1 == r && $2 == w { printf "%s: %.0f/s  ", $3 == 10 ? "1.0" : $3 == 11 ? "1.1" : "1.1 no triggers", $4 }' "$tmp/raw")"
     done
 done
 # The server's CPU time per call (user + system of the backend, from
@@ -203,16 +211,16 @@ say "== $ROUNDS rounds of the server's CPU time per call, 1.0 and 1.1 alternated
 for r in $(seq 1 "$ROUNDS"); do
     for w in create_child link_child add_member copy_users; do
         n=$CALLS; [ "$w" = copy_users ] && n=$COPIES
-        if [ $((r % 2)) = 1 ]; then order="10 11"; else order="11 10"; fi
+        if [ $((r % 2)) = 1 ]; then order="10 11 11n"; else order="11n 11 10"; fi
         for v in $order; do
             echo "$r cpu_$w $v $(cpu_calls "$w" "bench$v" "$n")" >>"$tmp/raw"
         done
-        say "   round $r $w: $(awk -v r="$r" -v w="cpu_$w" '$1 == r && $2 == w { printf "%s: %.0f calls per CPU second  ", $3 == 10 ? "1.0" : "1.1", $4 }' "$tmp/raw")"
+        say "   round $r $w: $(awk -v r="$r" -v w="cpu_$w" '$1 == r && $2 == w { printf "%s: %.0f calls per CPU second  ", $3 == 10 ? "1.0" : $3 == 11 ? "1.1" : "1.1 no triggers", $4 }' "$tmp/raw")"
     done
 done
 
 # Every call must have found its pool row (else it measured nothing).
-for v in 10 11; do
+for v in 10 11 11n; do
     short=$("${psql[@]}" -At -d "bench$v" -c "SELECT (SELECT last_value FROM bench_link_seq) > (SELECT max(n) FROM bench_link)
         OR (SELECT last_value FROM bench_login_seq) > (SELECT max(n) FROM bench_login) - 1000
         OR (SELECT last_value FROM bench_target_seq) > (SELECT max(n) FROM bench_target)")
@@ -245,8 +253,8 @@ ratio() {  # median of per-round ratios a/b: ratio WA VA WB VB
     echo "shared with other work (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)). Both versions"
     echo "run over the same library in one cluster, on the same data; medians of $ROUNDS alternated rounds."
     echo
-    echo "| call (1 client; server pinned to core 1, pgbench to core 0) | 1.0 calls/s | 1.1 calls/s | 1.1/1.0 (target ≥ 2×) |"
-    echo "|---|---:|---:|---:|"
+    echo "| call (1 client; server pinned to core 1, pgbench to core 0) | 1.0 calls/s | 1.1 calls/s | 1.1/1.0 (target ≥ 2×) | 1.1 without cache triggers calls/s | 1.1 / 1.1 without |"
+    echo "|---|---:|---:|---:|---:|---:|"
     for w in create_child link_child add_member copy_users; do
         case $w in
             create_child) label='`create_account(child => true)` under an account at depth 4' ;;
@@ -254,16 +262,18 @@ ratio() {  # median of per-round ratios a/b: ratio WA VA WB VB
             add_member) label='`add_member` of a new login' ;;
             copy_users) label='`copy_users` of a 1,000-member account into an empty one' ;;
         esac
-        printf '| %s | %.0f | %.0f | %.2f× |\n' "$label" "$(med "$w" 10)" "$(med "$w" 11)" "$(ratio "$w" 11 "$w" 10)"
+        printf '| %s | %.0f | %.0f | %.2f× | %.0f | %.2f× |\n' "$label" "$(med "$w" 10)" "$(med "$w" 11)" "$(ratio "$w" 11 "$w" 10)" \
+            "$(med "$w" 11n)" "$(ratio "$w" 11 "$w" 11n)"
     done
     echo
     echo "The same calls in a loop inside the server, one transaction each (\`CALL bench_loop(...)\`), per second"
     echo "of the backend's CPU time (user + system), which the other work on the machine disturbs far less:"
     echo
-    echo "| call | 1.0 calls per CPU s | 1.1 calls per CPU s | 1.1/1.0 (target ≥ 2×) |"
-    echo "|---|---:|---:|---:|"
+    echo "| call | 1.0 calls per CPU s | 1.1 calls per CPU s | 1.1/1.0 (target ≥ 2×) | 1.1 without cache triggers | 1.1 / 1.1 without |"
+    echo "|---|---:|---:|---:|---:|---:|"
     for w in create_child link_child add_member copy_users; do
-        printf '| `%s` | %.0f | %.0f | %.2f× |\n' "$w" "$(med "cpu_$w" 10)" "$(med "cpu_$w" 11)" "$(ratio "cpu_$w" 11 "cpu_$w" 10)"
+        printf '| `%s` | %.0f | %.0f | %.2f× | %.0f | %.2f× |\n' "$w" "$(med "cpu_$w" 10)" "$(med "cpu_$w" 11)" "$(ratio "cpu_$w" 11 "cpu_$w" 10)" \
+            "$(med "cpu_$w" 11n)" "$(ratio "cpu_$w" 11 "cpu_$w" 11n)"
     done
     echo
     echo "| \`create_account(child => true)\`, two disjoint trees (server on both cores) | 1 client calls/s | 2 clients calls/s | 2/1 |"

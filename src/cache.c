@@ -73,6 +73,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -167,12 +168,30 @@ typedef struct CacheContents
 	HTAB	   *role_login_hash;
 	HTAB	   *member_hash;
 	HTAB	   *children_hash;
+	int			missing_accounts;	/* cached "no such account" entries */
 } CacheContents;
+
+/* Cached "no such account" entries per generation; more are not kept. */
+#define MISSING_ACCOUNTS_MAX 1024
 
 static bool cache_valid = false;
 static bool cache_building = false;
 static bool callback_registered = false;
+
+/*
+ * The bound (kalix.cache_size): when the current generation holds a quarter
+ * of it (memory blocks grow by doubling, so one may hold up to half by the
+ * next check), it becomes the prior generation and a new, empty one starts;
+ * an entry
+ * used again moves back from the prior generation to the current one, and
+ * what is still in the prior generation at the next turn -- the least
+ * recently used -- is freed with it.  Both together stay within the bound.
+ * Turns happen only in KalixCacheBegin, where a reset may free everything
+ * anyway, so no caller holds a pointer across one.
+ */
 static CacheContents cache;
+static CacheContents prior;
+static int	kalix_cache_size = 16;	/* MB */
 
 /* Bumped whenever cached data may have changed (any message received). */
 uint64		kalix_cache_generation = 1;
@@ -257,12 +276,21 @@ RoleInvalidateCallback(Datum arg, int cacheid, uint32 hashvalue)
 	}
 }
 
-/* Registers the invalidation callbacks once per backend. */
+/*
+ * Defines the cache's setting and registers its invalidation callbacks, once
+ * per backend.  _PG_init calls it before guc.c reserves the prefix kalix, so
+ * that a kalix.cache_size set before the library loaded is kept.
+ */
 void
 KalixCacheRegister(void)
 {
 	if (!callback_registered)
 	{
+		DefineCustomIntVariable("kalix.cache_size",
+								"Memory limit of each backend's kalix_accounts cache.",
+								"Beyond it, the least recently used entries are evicted.",
+								&kalix_cache_size, 16, 1, 65536, PGC_SUSET, GUC_UNIT_MB,
+								NULL, NULL, NULL);
 		CacheRegisterRelcacheCallback(InvalidateCallback, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHOID, RoleInvalidateCallback, (Datum) 0);
 		callback_registered = true;
@@ -345,6 +373,26 @@ ResolveIds(CatalogIds *out)
 	out->installed = true;
 }
 
+/* Creates the memory context and empty tables of a new generation. */
+static void
+CreateTables(CacheContents *fresh)
+{
+	/* Small blocks: the bound counts allocated blocks, checked between calls. */
+	fresh->context = AllocSetContextCreate(CurrentMemoryContext, "kalix_accounts cache",
+										   0, 8 * 1024, 64 * 1024);
+	fresh->account_hash = CreateHash("kalix accounts", sizeof(pg_uuid_t),
+									 sizeof(KalixAccount), fresh->context);
+	fresh->login_hash = CreateHash("kalix logins", sizeof(pg_uuid_t),
+								   sizeof(LoginEntry), fresh->context);
+	fresh->role_login_hash = CreateHash("kalix role logins", sizeof(Oid),
+										sizeof(RoleLoginEntry), fresh->context);
+	fresh->member_hash = CreateHash("kalix memberships", sizeof(MemberKey),
+									sizeof(MemberEntry), fresh->context);
+	fresh->children_hash = CreateHash("kalix children", sizeof(pg_uuid_t),
+									  sizeof(ChildrenEntry), fresh->context);
+	fresh->missing_accounts = 0;
+}
+
 /*
  * Builds a new generation of the cache completely, then swaps it in.  Until
  * the swap nothing global changes, and the new memory context hangs under
@@ -364,25 +412,66 @@ RebuildCache(void)
 	ResolveIds(&fresh.ids);
 	cache_building = false;
 
-	fresh.context = AllocSetContextCreate(CurrentMemoryContext, "kalix_accounts cache",
-										  ALLOCSET_DEFAULT_SIZES);
-	fresh.account_hash = CreateHash("kalix accounts", sizeof(pg_uuid_t),
-									sizeof(KalixAccount), fresh.context);
-	fresh.login_hash = CreateHash("kalix logins", sizeof(pg_uuid_t),
-								  sizeof(LoginEntry), fresh.context);
-	fresh.role_login_hash = CreateHash("kalix role logins", sizeof(Oid),
-									   sizeof(RoleLoginEntry), fresh.context);
-	fresh.member_hash = CreateHash("kalix memberships", sizeof(MemberKey),
-								   sizeof(MemberEntry), fresh.context);
-	fresh.children_hash = CreateHash("kalix children", sizeof(pg_uuid_t),
-									 sizeof(ChildrenEntry), fresh.context);
+	CreateTables(&fresh);
 
 	/* The swap: nothing below can fail. */
 	MemoryContextSetParent(fresh.context, CacheMemoryContext);
 	if (cache.context != NULL)
 		MemoryContextDelete(cache.context);
+	if (prior.context != NULL)
+		MemoryContextDelete(prior.context);
+	prior.context = NULL;
 	cache = fresh;
 	cache_valid = (kalix_cache_generation == generation);
+}
+
+/*
+ * Turns the generations (see kalix.cache_size above): the prior one is
+ * freed, the current one becomes the prior one, a new one starts empty.
+ */
+static void
+AgeCache(void)
+{
+	CacheContents fresh;
+
+	fresh.ids = cache.ids;
+	CreateTables(&fresh);
+
+	/* The swap: nothing below can fail. */
+	MemoryContextSetParent(fresh.context, CacheMemoryContext);
+	if (prior.context != NULL)
+		MemoryContextDelete(prior.context);
+	prior = cache;
+	cache = fresh;
+}
+
+/*
+ * The entry of a key in one of the current generation's tables (table: the
+ * offset of its HTAB pointer in CacheContents), moved there from the prior
+ * generation if it is only there; NULL if neither has it.  *moved says that
+ * it moved: what it points to in the prior generation's memory must be
+ * copied or dropped by the caller.
+ */
+static void *
+FindEntry(size_t table, Size entrysize, const void *key, uint32 hashvalue, bool *moved)
+{
+	HTAB	   *current = *(HTAB **) ((char *) &cache + table);
+	void	   *entry = hash_search_with_hash_value(current, key, hashvalue, HASH_FIND, NULL);
+	HTAB	   *older;
+	void	   *old_entry;
+
+	*moved = false;
+	if (entry != NULL || prior.context == NULL)
+		return entry;
+	older = *(HTAB **) ((char *) &prior + table);
+	old_entry = hash_search_with_hash_value(older, key, hashvalue, HASH_FIND, NULL);
+	if (old_entry == NULL)
+		return NULL;
+	entry = hash_search_with_hash_value(current, key, hashvalue, HASH_ENTER, NULL);
+	memcpy(entry, old_entry, entrysize);
+	hash_search_with_hash_value(older, key, hashvalue, HASH_REMOVE, NULL);
+	*moved = true;
+	return entry;
 }
 
 /*
@@ -396,7 +485,12 @@ KalixCacheBegin(void)
 {
 	AcceptInvalidationMessages();
 	if (cache_valid)
+	{
+		if (MemoryContextMemAllocated(cache.context, true) >
+			(Size) kalix_cache_size * 1024 * 1024 / 4)
+			AgeCache();
 		return;
+	}
 	KalixCacheRegister();
 	RebuildCache();
 }
@@ -542,11 +636,20 @@ KalixStampLineage(KalixAccount *entry, const pg_uuid_t *stop, uint64 generation)
 KalixAccount *
 KalixLookupAccount(const pg_uuid_t *id)
 {
+	static KalixAccount missing;	/* beyond MISSING_ACCOUNTS_MAX */
 	uint32		hashvalue = KalixUuidHash(id);
 	uint32	   *counter = &bucket_counters[KalixInvalBucket(KALIX_INVAL_ACCOUNT, hashvalue)];
-	KalixAccount *entry = hash_search_with_hash_value(cache.account_hash, id, hashvalue,
-													  HASH_FIND, NULL);
+	bool		moved;
+	KalixAccount *entry = FindEntry(offsetof(CacheContents, account_hash), sizeof(KalixAccount),
+									id, hashvalue, &moved);
 
+	if (moved)
+	{
+		/* Its lineage stays behind: computed again from the entries, if used. */
+		entry->lineage = NULL;
+		entry->lineage_index = NULL;
+		entry->lineage_len = 0;
+	}
 	if (entry != NULL && entry->stamp == *counter)
 	{
 		if (entry->lineage_len > 0 && entry->lineage_checked != kalix_cache_generation)
@@ -571,9 +674,19 @@ KalixLookupAccount(const pg_uuid_t *id)
 		if (cache.ids.installed)
 			IndexLookup(cache.ids.accounts, cache.ids.accounts_pkey, 1, attnos, procs, values,
 						VisitAccount, &account);
+		if (entry == NULL && !account.exists && cache.missing_accounts >= MISSING_ACCOUNTS_MAX)
+		{
+			/* Not kept: valid until the next lookup of a missing account. */
+			missing = account;
+			return &missing;
+		}
 		if (entry == NULL)
+		{
 			entry = hash_search_with_hash_value(cache.account_hash, id, hashvalue,
 												HASH_ENTER, NULL);
+			if (!account.exists)
+				cache.missing_accounts++;
+		}
 		else
 			DropLineage(entry);
 		*entry = account;
@@ -615,8 +728,18 @@ KalixLookupChildren(const pg_uuid_t *parent, int *count)
 {
 	uint32		hashvalue = KalixUuidHash(parent);
 	uint32	   *counter = &bucket_counters[KalixInvalBucket(KALIX_INVAL_CHILDREN, hashvalue)];
-	ChildrenEntry *entry = hash_search_with_hash_value(cache.children_hash, parent, hashvalue,
-													   HASH_FIND, NULL);
+	bool		moved;
+	ChildrenEntry *entry = FindEntry(offsetof(CacheContents, children_hash), sizeof(ChildrenEntry),
+									 parent, hashvalue, &moved);
+
+	if (moved)
+	{
+		pg_uuid_t  *children = MemoryContextAlloc(cache.context,
+												  Max(entry->count, 1) * sizeof(pg_uuid_t));
+
+		memcpy(children, entry->children, entry->count * sizeof(pg_uuid_t));
+		entry->children = children;
+	}
 
 	if (entry == NULL || entry->stamp != *counter)
 	{
@@ -694,7 +817,10 @@ VisitLogin(HeapTuple tuple, TupleDesc desc, void *arg)
 bool
 KalixLoginForRole(Oid roleid, pg_uuid_t *login)
 {
-	RoleLoginEntry *entry = hash_search(cache.role_login_hash, &roleid, HASH_FIND, NULL);
+	bool		moved;
+	RoleLoginEntry *entry = FindEntry(offsetof(CacheContents, role_login_hash),
+									  sizeof(RoleLoginEntry), &roleid,
+									  get_hash_value(cache.role_login_hash, &roleid), &moved);
 	uint32		stamp = RoleCounter(roleid);
 
 	if (entry == NULL || entry->stamp != stamp)
@@ -788,20 +914,34 @@ VisitLoginMembership(HeapTuple tuple, TupleDesc desc, void *arg)
 static LoginEntry *
 LoginEntryOf(const pg_uuid_t *login)
 {
-	bool		found;
+	bool		moved;
 	uint32		hashvalue = KalixUuidHash(login);
 	uint32		stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_LOGIN, hashvalue)];
-	LoginEntry *entry = hash_search_with_hash_value(cache.login_hash, login, hashvalue,
-													HASH_ENTER, &found);
+	LoginEntry *entry = FindEntry(offsetof(CacheContents, login_hash), sizeof(LoginEntry),
+								  login, hashvalue, &moved);
 
-	if (!found || entry->stamp != stamp)
-	{
-		entry->stamp = stamp;
-		entry->exists_known = false;
-		entry->exists = false;
+	/* Its memberships may have stayed behind in the prior generation. */
+	if (moved)
 		entry->members_loaded = false;
+	if (entry == NULL)
+	{
+		entry = hash_search_with_hash_value(cache.login_hash, login, hashvalue,
+											HASH_ENTER, NULL);
 		entry->members_many = false;
 	}
+	else if (entry->stamp == stamp)
+		return entry;
+
+	/*
+	 * New, or named by a message since it was filled: nothing known.
+	 * members_many stays, as a hint: a login with many memberships is asked
+	 * about pair by pair, which is right however many it has now, and spares
+	 * a scan of PRELOAD_MEMBERSHIPS_MAX rows after each of its changes.
+	 */
+	entry->stamp = stamp;
+	entry->exists_known = false;
+	entry->exists = false;
+	entry->members_loaded = false;
 	return entry;
 }
 
@@ -883,12 +1023,14 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 	MemberKey	key;
 	MemberEntry *entry;
 	LoginEntry *login_entry;
+	bool		moved;
 
 	uint32		stamp = UuidCounter(KALIX_INVAL_LOGIN, login);
 
 	key.account = *account;
 	key.login = *login;
-	entry = hash_search(cache.member_hash, &key, HASH_FIND, NULL);
+	entry = FindEntry(offsetof(CacheContents, member_hash), sizeof(MemberEntry), &key,
+					  get_hash_value(cache.member_hash, &key), &moved);
 	if (entry != NULL && entry->stamp == stamp)
 		return entry->role;
 	if (entry != NULL)

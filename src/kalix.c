@@ -19,8 +19,8 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	KalixDefineSettings();
 	KalixCacheRegister();
+	KalixDefineSettings();
 	KalixInstallHooks();
 
 	/*

@@ -13,7 +13,8 @@
 # TRANSACTIONS (a count per run instead of DURATION; SMOKE uses 30),
 # PG_CONFIG (pg_config), BENCH_PORT (54329), RESULTS (bench/RESULTS.md),
 # CHURN=0 skips the churn workload, CHURN_RATE (membership changes per second, 100),
-# WORKLOADS (the workloads of the rounds, all by default),
+# WORKLOADS (the workloads of the rounds, all by default), CHURN_CPU_TX (reader
+# transactions per CPU-time measure of the churn, 2000),
 # CALLGRIND=0 skips the instruction counts (default: on when valgrind is installed
 # and not SMOKE), CG_TX1/CG_TX2 (the two transaction counts of the slope, 500/1000;
 # sql-naive's count_tx costs 11M instructions a transaction under valgrind),
@@ -277,6 +278,7 @@ login1=$("${psql[@]}" -At -c "SELECT bench.login_id(1)")
 # commits to a table outside kalix.  CHURN_RATE 0: writers unbounded.
 CHURN=${CHURN:-1}
 CHURN_RATE=${CHURN_RATE:-100}
+CHURN_CPU_TX=${CHURN_CPU_TX:-2000}
 churn_phases="none members members_control children children_control"
 # writer_start PHASE: starts the phase's writer in the background (pid in $writer).
 writer_start() {
@@ -317,6 +319,44 @@ if [ "$CHURN" = 1 ]; then
             echo "$r $ph $tps $writer_tps" >>"$tmp/churn"
         done
         say "   round $((r + 1)): $(awk -v r="$r" '$1 == r { printf "%s %.0f (writer %.0f/s)  ", $2, $3, $4 }' "$tmp/churn")"
+    done
+    # The same readers as a loop inside the server (CALL bench_reader_loop), per
+    # second of the reader backend's CPU time, which the machine's other work
+    # disturbs far less than wall time: what a writer's invalidations cost it.
+    hz=$(getconf CLK_TCK)
+    "${psql[@]}" >/dev/null <<'SQL'
+CREATE OR REPLACE PROCEDURE public.bench_reader_loop(n integer, login text, acc text, first bigint, per integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR i IN 1..n LOOP
+        PERFORM set_config('kalix.current_login', login, true), set_config('kalix.current_account', acc, true);
+        SELECT * INTO r FROM d_kalix.appointments WHERE id = first + i % per;
+        COMMIT;
+    END LOOP;
+END
+$$;
+SQL
+    say "== churn: the same readers, per CPU second of the reader's backend (CHURN_CPU_TX $CHURN_CPU_TX transactions)"
+    for r in $(seq 0 $((ROUNDS - 1))); do
+        set -- $churn_phases
+        for _ in $(seq 1 $((r % $#))); do x=$1; shift; set -- "$@" "$x"; done
+        read -r _ _ accno acc login lin < <(awk -v r="$r" '$1 == r && $2 == "point_tx"' "$tmp/picks")
+        for ph in "$@"; do
+            writer_start "$ph"
+            "${psql[@]}" -U bench_app -At <<SQL >/dev/null 2>&1
+SELECT pg_backend_pid() AS pid \gset
+\setenv KALIX_PID :pid
+\! awk '{ print \$14 + \$15 }' /proc/\$KALIX_PID/stat > $tmp/cpu.before
+CALL public.bench_reader_loop($CHURN_CPU_TX, '$login', '$acc', ($accno - 1) * $per + 1, $per);
+\! awk '{ print \$14 + \$15 }' /proc/\$KALIX_PID/stat > $tmp/cpu.after
+SQL
+            cpu=$(awk -v n="$CHURN_CPU_TX" -v hz="$hz" 'NR == FNR { b = $1; next } { d = ($1 - b) / hz; print (d > 0 ? n / d : 0) }' "$tmp/cpu.before" "$tmp/cpu.after")
+            writer_wait
+            echo "$r cpu_$ph $cpu $writer_tps" >>"$tmp/churn"
+        done
+        say "   round $((r + 1)): $(awk -v r="$r" '$1 == r && $2 ~ /^cpu_/ { printf "%s %.0f/CPU s (writer %.0f/s)  ", substr($2, 5), $3, $4 }' "$tmp/churn")"
     done
     "${psql[@]}" -c "DELETE FROM kalix.memberships m USING kalix.accounts a
         WHERE a.id = m.account_id AND a.name = 'Bench churn child';
@@ -522,18 +562,22 @@ instr_table() {
 
 # churn_table: readers' median tps per phase, and the ratios of the medians of
 # per-round ratios.
-churn_table() {
-    local p
-    echo "| extra writer | writer tx/s | readers tps | readers / no writer | readers / control writer |"
+churn_table() {  # churn_table [cpu_]: wall-time tps, or with cpu_ per CPU second of the reader
+    local p pre=${1:-}
+    if [ -n "$pre" ]; then
+        echo "| extra writer | writer tx/s | reader tx per CPU s | reader / no writer | reader / control writer |"
+    else
+        echo "| extra writer | writer tx/s | readers tps | readers / no writer | readers / control writer |"
+    fi
     echo "|---|---:|---:|---:|---:|"
     for p in $churn_phases; do
-        awk -v p="$p" '$2 == p { print $3 }' "$tmp/churn" | median >"$tmp/m"
-        wr=$(awk -v p="$p" '$2 == p { print $4 }' "$tmp/churn" | median)
-        rn=$(awk -v p="$p" '$2 == p { x[$1] = $3 } $2 == "none" { y[$1] = $3 }
+        awk -v p="$pre$p" '$2 == p { print $3 }' "$tmp/churn" | median >"$tmp/m"
+        wr=$(awk -v p="$pre$p" '$2 == p { print $4 }' "$tmp/churn" | median)
+        rn=$(awk -v p="$pre$p" -v n="${pre}none" '$2 == p { x[$1] = $3 } $2 == n { y[$1] = $3 }
                  END { for (r in x) if (y[r] > 0) print x[r] / y[r] }' "$tmp/churn" | median)
         rc="–"
         case $p in members|children)
-            rc=$(awk -v p="$p" -v c="${p}_control" '$2 == p { x[$1] = $3 } $2 == c { y[$1] = $3 }
+            rc=$(awk -v p="$pre$p" -v c="$pre${p}_control" '$2 == p { x[$1] = $3 } $2 == c { y[$1] = $3 }
                      END { for (r in x) if (y[r] > 0) print x[r] / y[r] }' "$tmp/churn" | median)
             rc=$(vs "$rc" 0.90);;
         esac
@@ -602,6 +646,11 @@ command="$(for v in SCALE ROUNDS DURATION TRANSACTIONS SMOKE; do [ -n "${!v:-}" 
         echo
         churn_table
         echo
+        echo "The same readers as a loop inside the server (\`CALL bench_reader_loop\`, $CHURN_CPU_TX transactions per measure)," \
+             "per second of the reader backend's CPU time (user + system), which the other work on the machine disturbs far less:"
+        echo
+        churn_table cpu_
+        echo
     fi
     echo "## kalix only"
     echo
@@ -660,7 +709,7 @@ echo
 [ "$actas" = t ] || echo "act_as: not available in this build"
 table | sed 's/\*\*//g'
 [ -s "$tmp/instr" ] && { echo; instr_table; }
-[ -s "$tmp/churn" ] && { echo; churn_table; }
+[ -s "$tmp/churn" ] && { echo; churn_table; echo; churn_table cpu_; }
 echo
 echo "create_account(copy_users): $(awk -v t="$create_tps" 'BEGIN { printf "%.0f/s", t }');" \
      "cache: $mem_small B ($naccts accounts), $mem_big B ($big accounts);" \

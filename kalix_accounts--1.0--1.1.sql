@@ -656,3 +656,10 @@ CREATE TRIGGER invitation_tokens_invitation_id_fkey_truncate
 -- a more specific signature could have out-matched it (CVE-2022-2625 class).
 DROP FUNCTION kalix.write_audit(text, uuid, jsonb);
 DROP FUNCTION kalix.require_argument(anyelement, text);
+
+-- A trusted application connection's identity per transaction, without
+-- writing a setting (issue 14).
+CREATE FUNCTION kalix.act_as(login uuid, account uuid DEFAULT NULL) RETURNS uuid
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'kalix_act_as';
+COMMENT ON FUNCTION kalix.act_as(uuid, uuid) IS 'for this transaction only: the current login becomes login and the current account account (checked); for superusers and roles with SET on kalix.current_login';

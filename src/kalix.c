@@ -22,6 +22,7 @@ _PG_init(void)
 	KalixDefineSettings();
 	KalixCacheRegister();
 	KalixInstallHooks();
+	KalixActAsRegister();
 
 	/*
 	 * Loaded in the middle of a query, after the executor hook would have

@@ -213,6 +213,45 @@ RESET ROLE;
 BEGIN;
 SELECT kalix.act_as(:'nurse', :a) IS NOT NULL AS nurse_in_a;
 COMMIT;
+-- A privilege found once is not kept past its revocation: by REVOKE, in
+-- another transaction and in the same one, and by losing the membership
+-- of the role that holds it.
+SET ROLE actas_app;
+BEGIN;
+SELECT kalix.act_as(:'nurse', :a) IS NOT NULL AS allowed;
+COMMIT;
+RESET ROLE;
+REVOKE SET ON PARAMETER kalix.current_login FROM actas_app;
+SET ROLE actas_app;
+BEGIN;
+SELECT kalix.act_as(:'nurse', :a);
+ROLLBACK;
+RESET ROLE;
+GRANT SET ON PARAMETER kalix.current_login TO actas_app;
+BEGIN;
+SET LOCAL ROLE actas_app;
+SELECT kalix.act_as(:'nurse', :a) IS NOT NULL AS allowed;
+RESET ROLE;
+REVOKE SET ON PARAMETER kalix.current_login FROM actas_app;
+SET LOCAL ROLE actas_app;
+SELECT kalix.act_as(:'nurse', :a);
+ROLLBACK;
+CREATE ROLE actas_group;
+GRANT SET ON PARAMETER kalix.current_login TO actas_group;
+GRANT actas_group TO actas_plain;
+SET ROLE actas_plain;
+BEGIN;
+SELECT kalix.act_as(:'nurse', :a) IS NOT NULL AS allowed_through_group;
+COMMIT;
+RESET ROLE;
+REVOKE actas_group FROM actas_plain;
+SET ROLE actas_plain;
+BEGIN;
+SELECT kalix.act_as(:'nurse', :a);
+ROLLBACK;
+RESET ROLE;
+REVOKE SET ON PARAMETER kalix.current_login FROM actas_group;
+DROP ROLE actas_group;
 
 ------------------------------------------------------------------------------
 -- Attack: through a SECURITY DEFINER function.  The privilege is the

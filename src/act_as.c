@@ -31,7 +31,9 @@
 #include "nodes/pg_list.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "kalix.h"
 #include "errors.h"
@@ -59,6 +61,8 @@ static ActAs act_as;
 
 /* ActAsSaved entries, innermost savepoint first, in TopTransactionContext. */
 static List *saved = NIL;
+
+static void ForgetAllowedRole(Datum arg, int cacheid, uint32 hashvalue);
 
 /* True when the identity act_as chose is for the running transaction. */
 static bool
@@ -165,12 +169,17 @@ ActAsSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
-/* Registers the transaction callbacks. */
+/* Registers the transaction callbacks, and those that void the privilege check kept. */
 void
 KalixActAsRegister(void)
 {
 	RegisterXactCallback(ActAsXactCallback, NULL);
 	RegisterSubXactCallback(ActAsSubXactCallback, NULL);
+	CacheRegisterSyscacheCallback(PARAMETERACLNAME, ForgetAllowedRole, (Datum) 0);
+	CacheRegisterSyscacheCallback(PARAMETERACLOID, ForgetAllowedRole, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, ForgetAllowedRole, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, ForgetAllowedRole, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, ForgetAllowedRole, (Datum) 0);
 }
 
 /*
@@ -182,33 +191,34 @@ KalixActAsRegister(void)
 void
 KalixActAsForWorkers(QueryDesc *queryDesc)
 {
-	if (!queryDesc->plannedstmt->parallelModeNeeded || IsInParallelMode() ||
-		(KalixActAsValue(true, KalixSettingToken(true)) == NULL &&
-		 KalixActAsValue(false, KalixSettingToken(false)) == NULL))
+	if (!queryDesc->plannedstmt->parallelModeNeeded || IsInParallelMode())
 		return;
 
 	if (KalixActAsValue(true, KalixSettingToken(true)) != NULL)
 	{
-		(void) set_config_option("kalix.current_login", act_as.login.text, PGC_SUSET,
-								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+		(void) set_config_option("kalix.current_login", KalixUuidToCString(&act_as.login.id),
+								 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 		act_as.login_token = KalixSettingToken(true);
 		act_as.login_replaced = false;
 	}
 	if (KalixActAsValue(false, KalixSettingToken(false)) != NULL)
 	{
-		(void) set_config_option("kalix.current_account", act_as.account.text, PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+		(void) set_config_option("kalix.current_account",
+								 act_as.account.set ? KalixUuidToCString(&act_as.account.id) : "",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 		act_as.account_token = KalixSettingToken(false);
 		act_as.account_replaced = false;
 	}
 }
 
-/* Fills a value act_as chose, checked at the given cache generation. */
+/*
+ * Fills a value act_as chose, checked at the given cache generation.  Its
+ * text stays '': most transactions never show it (guc.c's show hooks
+ * format it when asked).
+ */
 static void
 ChooseValue(KalixUuidSetting *value, const pg_uuid_t *id, uint64 generation)
 {
-	char	   *text;
-
 	memset(value, 0, sizeof(KalixUuidSetting));
 	value->lxid = KalixCurrentLxid();
 	value->checked_lxid = value->lxid;
@@ -217,17 +227,36 @@ ChooseValue(KalixUuidSetting *value, const pg_uuid_t *id, uint64 generation)
 		return;
 	value->set = true;
 	value->id = *id;
-	text = KalixUuidToCString(id);
-	strlcpy(value->text, text, sizeof(value->text));
-	pfree(text);
 }
 
-/* True when the current role may set kalix.current_login, as SET checks it. */
+/* The role last found allowed to call act_as; InvalidOid once that may have changed. */
+static Oid	allowed_role = InvalidOid;
+
+/* Syscache callback: a parameter's ACL, a role or a role membership changed. */
+static void
+ForgetAllowedRole(Datum arg, int cacheid, uint32 hashvalue)
+{
+	allowed_role = InvalidOid;
+}
+
+/*
+ * True when the current role may set kalix.current_login, as SET checks it.
+ * A positive answer is kept until pg_parameter_acl, pg_authid or
+ * pg_auth_members change (their syscache callbacks, taken in when the
+ * caller accepts invalidation messages).
+ */
 static bool
 MaySetLogin(void)
 {
-	return superuser() ||
-		pg_parameter_aclcheck("kalix.current_login", GetUserId(), ACL_SET) == ACLCHECK_OK;
+	Oid			role = GetUserId();
+
+	if (role == allowed_role)
+		return true;
+	if (!superuser() &&
+		pg_parameter_aclcheck("kalix.current_login", role, ACL_SET) != ACLCHECK_OK)
+		return false;
+	allowed_role = role;
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(kalix_act_as);
@@ -243,6 +272,8 @@ kalix_act_as(PG_FUNCTION_ARGS)
 
 	if (!IsTransactionBlock())
 		KalixRaiseActAsOutsideTransaction();
+	/* Takes in invalidations first: a revoked privilege is in force now. */
+	KalixCacheBegin();
 	if (!MaySetLogin())
 		KalixRaiseActAsNotAllowed();
 	if (PG_ARGISNULL(0))

@@ -79,19 +79,47 @@ static const struct config_enum_entry account_scope_options[] = {
 	{NULL, 0, false}
 };
 
-/* True for a UUID in the canonical form: 36 characters, lower-case hex and four dashes. */
-static bool
-IsCanonicalUuid(const char *text)
+/* The value of a lower-case hex digit, -1 for any other character. */
+static inline int
+HexDigit(char c)
 {
-	for (int i = 0; i < UUID_LEN * 2 + 4; i++)
-	{
-		char		c = text[i];
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
 
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? c != '-' :
-			!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+/*
+ * Parses a UUID in the canonical form (36 characters, lower-case hex, four
+ * dashes), the one the settings store; false for any other text.
+ */
+static bool
+ParseCanonicalUuid(const char *text, pg_uuid_t *uuid)
+{
+	const char *p = text;
+
+	for (int i = 0; i < UUID_LEN; i++)
+	{
+		int			hi,
+					lo;
+
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+		{
+			if (*p != '-')
+				return false;
+			p++;
+		}
+		hi = HexDigit(p[0]);
+		if (hi < 0)
 			return false;
+		lo = HexDigit(p[1]);
+		if (lo < 0)
+			return false;
+		uuid->data[i] = (unsigned char) ((hi << 4) | lo);
+		p += 2;
 	}
-	return text[UUID_LEN * 2 + 4] == '\0';
+	return *p == '\0';
 }
 
 /*
@@ -107,14 +135,14 @@ ParseUuidSetting(char **newval, GucSource source, const char *what)
 
 	if (*newval != NULL && (*newval)[0] != '\0')
 	{
-		if (!KalixParseUuid(*newval, &parsed.id))
+		parsed.set = true;
+		if (ParseCanonicalUuid(*newval, &parsed.id))
+			memcpy(parsed.text, *newval, sizeof(parsed.text));
+		else if (!KalixParseUuid(*newval, &parsed.id))
 		{
 			GUC_check_errdetail("The value must be %s id (a UUID) or an empty string.", what);
 			return NULL;
 		}
-		parsed.set = true;
-		if (IsCanonicalUuid(*newval))
-			memcpy(parsed.text, *newval, sizeof(parsed.text));
 		else
 		{
 			char	   *canonical = KalixUuidToCString(&parsed.id);
@@ -163,6 +191,25 @@ KalixSettingChecked(const KalixUuidSetting *s)
 {
 	return s->checked_lxid == KalixCurrentLxid() && s->checked_lxid != InvalidLocalTransactionId &&
 		s->checked_generation == kalix_cache_generation;
+}
+
+/*
+ * The text a show hook reports for a value: '' for none, else its canonical
+ * form, which kalix.act_as's values leave for this to format into buf.
+ */
+static const char *
+ShowValue(const KalixUuidSetting *s, char *buf, Size size)
+{
+	char	   *text;
+
+	if (s == NULL || !s->set)
+		return "";
+	if (s->text[0] != '\0')
+		return s->text;
+	text = KalixUuidToCString(&s->id);
+	strlcpy(buf, text, size);
+	pfree(text);
+	return buf;
 }
 
 /* True when a check hook may consult the extension's tables. */
@@ -217,9 +264,9 @@ AssignCurrentAccount(const char *newval, void *extra)
 static const char *
 ShowCurrentAccount(void)
 {
-	const KalixUuidSetting *s = AccountInForce();
+	static char buf[UUID_LEN * 2 + 5];
 
-	return s != NULL ? s->text : "";
+	return ShowValue(AccountInForce(), buf, sizeof(buf));
 }
 
 /* Check hook of kalix.current_login: a UUID or '', and a login that exists. */
@@ -381,9 +428,9 @@ KalixCurrentLogin(pg_uuid_t *login)
 static const char *
 ShowCurrentLogin(void)
 {
-	const KalixUuidSetting *s = LoginInForce();
+	static char buf[UUID_LEN * 2 + 5];
 
-	return s != NULL ? s->text : "";
+	return ShowValue(LoginInForce(), buf, sizeof(buf));
 }
 
 /*

@@ -53,7 +53,7 @@ typedef struct KalixUuidSetting
 	bool		set;			/* false for '' */
 	pg_uuid_t	id;
 	LocalTransactionId lxid;	/* transaction that chose the value */
-	char		text[UUID_LEN * 2 + 5]; /* canonical form; '' when not set */
+	char		text[UUID_LEN * 2 + 5]; /* canonical form; '' for kalix.act_as's */
 	/* What a check against the tables found, valid in that transaction at that cache generation */
 	LocalTransactionId checked_lxid;
 	uint64		checked_generation;

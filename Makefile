@@ -22,7 +22,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_ac
 ISOLATION = revoke_membership revoke_recheck rollback_switch
 ISOLATION += team_copy_users team_remove_member team_last_owner
 ISOLATION += hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive hierarchy_disjoint
-ISOLATION += npi_primary invitation_accept_race unarchive_race
+ISOLATION += npi_primary invitation_accept_race unarchive_race act_as_revoke
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 
 # PGVERSION=17 picks Debian's /usr/lib/postgresql/17; PG_CONFIG names any other.

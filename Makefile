@@ -4,7 +4,7 @@
 EXTENSION = kalix_accounts kalix_npi
 MODULE_big = kalix_accounts
 # One line per concern, so that additions merge cleanly.
-OBJS = src/kalix.o src/uuid.o src/guc.o src/cache.o src/invalidate.o src/identity.o src/write.o
+OBJS = src/kalix.o src/uuid.o src/guc.o src/act_as.o src/cache.o src/invalidate.o src/identity.o src/write.o
 OBJS += src/errors.o src/access.o
 OBJS += src/accounts.o src/members.o src/tree.o src/hierarchy.o src/unarchive.o src/billing.o
 OBJS += src/invitations.o src/logins.o
@@ -17,12 +17,12 @@ DOCS = README.md CHANGELOG.md
 
 REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint
 REGRESS += kalix_npi npi hierarchy isolation_attacks install errors team_lifecycle
-REGRESS += reference visibility cache
+REGRESS += reference visibility cache act_as
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 ISOLATION = revoke_membership revoke_recheck rollback_switch
 ISOLATION += team_copy_users team_remove_member team_last_owner
 ISOLATION += hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive hierarchy_disjoint
-ISOLATION += npi_primary invitation_accept_race unarchive_race
+ISOLATION += npi_primary invitation_accept_race unarchive_race act_as_revoke
 ISOLATION += cache_targeted cache_subtree
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 

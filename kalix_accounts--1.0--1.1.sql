@@ -683,3 +683,10 @@ CREATE TRIGGER memberships_cache_invalidate
 CREATE TRIGGER memberships_cache_invalidate_truncate
     AFTER TRUNCATE ON kalix.memberships
     FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
+
+-- A trusted application connection's identity per transaction, without
+-- writing a setting (issue 14).
+CREATE FUNCTION kalix.act_as(login uuid, account uuid DEFAULT NULL) RETURNS uuid
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'kalix_act_as';
+COMMENT ON FUNCTION kalix.act_as(uuid, uuid) IS 'for this transaction only: the current login becomes login and the current account account (checked); for superusers and roles with SET on kalix.current_login';

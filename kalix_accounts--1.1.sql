@@ -249,6 +249,11 @@ CREATE FUNCTION kalix.switch_account(account uuid, is_local boolean DEFAULT fals
     AS 'MODULE_PATHNAME', 'kalix_switch_account';
 COMMENT ON FUNCTION kalix.switch_account(uuid, boolean) IS 'checks access, then sets kalix.current_account for the session (or with is_local the transaction)';
 
+CREATE FUNCTION kalix.act_as(login uuid, account uuid DEFAULT NULL) RETURNS uuid
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'kalix_act_as';
+COMMENT ON FUNCTION kalix.act_as(uuid, uuid) IS 'for this transaction only: the current login becomes login and the current account account (checked); for superusers and roles with SET on kalix.current_login';
+
 -- What the policies of the extension's tables compare their key columns
 -- with, so that they plan as index conditions and hold no subquery.  The
 -- high COST makes the planner evaluate them once, in an index scan's

@@ -50,6 +50,28 @@ KalixRaiseNoLogin(void)
 			 errhint("Set kalix.current_login, or create a login whose db_role is the current role.")));
 }
 
+/* The current role may not name the login it acts for (kalix.act_as). */
+void
+KalixRaiseActAsNotAllowed(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to act as a login"),
+			 errdetail("kalix.act_as is allowed to superusers and to roles that hold SET on kalix.current_login."),
+			 errhint("Call it as the trusted application role, after GRANT SET ON PARAMETER kalix.current_login TO that role.")));
+}
+
+/* kalix.act_as outside a transaction block. */
+void
+KalixRaiseActAsOutsideTransaction(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+			 errmsg("kalix.act_as can only be used in transaction blocks"),
+			 errdetail("Outside a transaction block the identity would end with this statement."),
+			 errhint("Run BEGIN first, then call kalix.act_as in the request's transaction.")));
+}
+
 /* The current login is not a member of the account (or it does not exist). */
 void
 KalixRaiseNotMember(const pg_uuid_t *account)

@@ -20,6 +20,8 @@ pg_noreturn extern void KalixRaiseNullArgument(const char *argument);
 
 /* Identity and access */
 pg_noreturn extern void KalixRaiseNoLogin(void);
+pg_noreturn extern void KalixRaiseActAsNotAllowed(void);
+pg_noreturn extern void KalixRaiseActAsOutsideTransaction(void);
 pg_noreturn extern void KalixRaiseNotMember(const pg_uuid_t *account);
 pg_noreturn extern void KalixRaiseArchived(const pg_uuid_t *account);
 pg_noreturn extern void KalixRaiseRoleTooLow(const pg_uuid_t *account, KalixRole needed,

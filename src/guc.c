@@ -43,14 +43,6 @@
 
 #include "kalix.h"
 
-/* The parsed form of kalix.current_account or kalix.current_login. */
-typedef struct KalixUuidSetting
-{
-	bool		set;			/* false for '' */
-	pg_uuid_t	id;
-	LocalTransactionId lxid;	/* transaction that chose the value */
-} KalixUuidSetting;
-
 #if PG_VERSION_NUM >= 160000
 #define KalixGucMalloc(size) guc_malloc(LOG, (size))
 #define KalixGucFree(ptr) guc_free(ptr)
@@ -78,12 +70,57 @@ static bool loading = false;
 static LocalTransactionId loading_lxid = InvalidLocalTransactionId;
 
 static bool SettingInForce(const KalixUuidSetting *s);
+static const KalixUuidSetting *AccountInForce(void);
+static const KalixUuidSetting *LoginInForce(void);
 
 static const struct config_enum_entry account_scope_options[] = {
 	{"session", KALIX_SCOPE_SESSION, false},
 	{"transaction", KALIX_SCOPE_TRANSACTION, false},
 	{NULL, 0, false}
 };
+
+/* The value of a lower-case hex digit, -1 for any other character. */
+static inline int
+HexDigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Parses a UUID in the canonical form (36 characters, lower-case hex, four
+ * dashes), the one the settings store; false for any other text.
+ */
+static bool
+ParseCanonicalUuid(const char *text, pg_uuid_t *uuid)
+{
+	const char *p = text;
+
+	for (int i = 0; i < UUID_LEN; i++)
+	{
+		int			hi,
+					lo;
+
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+		{
+			if (*p != '-')
+				return false;
+			p++;
+		}
+		hi = HexDigit(p[0]);
+		if (hi < 0)
+			return false;
+		lo = HexDigit(p[1]);
+		if (lo < 0)
+			return false;
+		uuid->data[i] = (unsigned char) ((hi << 4) | lo);
+		p += 2;
+	}
+	return *p == '\0';
+}
 
 /*
  * Parses a UUID-or-empty setting into a malloc'd KalixUuidSetting, rewriting
@@ -98,26 +135,27 @@ ParseUuidSetting(char **newval, GucSource source, const char *what)
 
 	if (*newval != NULL && (*newval)[0] != '\0')
 	{
-		char	   *canonical;
-
-		if (!KalixParseUuid(*newval, &parsed.id))
+		parsed.set = true;
+		if (ParseCanonicalUuid(*newval, &parsed.id))
+			memcpy(parsed.text, *newval, sizeof(parsed.text));
+		else if (!KalixParseUuid(*newval, &parsed.id))
 		{
 			GUC_check_errdetail("The value must be %s id (a UUID) or an empty string.", what);
 			return NULL;
 		}
-		parsed.set = true;
-		canonical = KalixUuidToCString(&parsed.id);
-		if (strcmp(canonical, *newval) != 0)
+		else
 		{
+			char	   *canonical = KalixUuidToCString(&parsed.id);
 			char	   *copy = KalixGucMalloc(strlen(canonical) + 1);
 
 			if (copy == NULL)
 				return NULL;
 			strcpy(copy, canonical);
+			strlcpy(parsed.text, canonical, sizeof(parsed.text));
+			pfree(canonical);
 			KalixGucFree(*newval);
 			*newval = copy;
 		}
-		pfree(canonical);
 	}
 
 	/* Only a value given in this session's SQL counts as chosen now. */
@@ -133,6 +171,45 @@ ParseUuidSetting(char **newval, GucSource source, const char *what)
 		return NULL;
 	*result = parsed;
 	return result;
+}
+
+/*
+ * Records that a check against the tables, made at the given cache
+ * generation, passed: it holds in this transaction while the cache is not
+ * invalidated (KalixSettingChecked).
+ */
+static void
+MarkChecked(KalixUuidSetting *setting, uint64 generation)
+{
+	setting->checked_lxid = KalixCurrentLxid();
+	setting->checked_generation = generation;
+}
+
+/* True when a check against the tables passed for this value in this transaction, and still holds. */
+bool
+KalixSettingChecked(const KalixUuidSetting *s)
+{
+	return s->checked_lxid == KalixCurrentLxid() && s->checked_lxid != InvalidLocalTransactionId &&
+		s->checked_generation == kalix_cache_generation;
+}
+
+/*
+ * The text a show hook reports for a value: '' for none, else its canonical
+ * form, which kalix.act_as's values leave for this to format into buf.
+ */
+static const char *
+ShowValue(const KalixUuidSetting *s, char *buf, Size size)
+{
+	char	   *text;
+
+	if (s == NULL || !s->set)
+		return "";
+	if (s->text[0] != '\0')
+		return s->text;
+	text = KalixUuidToCString(&s->id);
+	strlcpy(buf, text, size);
+	pfree(text);
+	return buf;
 }
 
 /* True when a check hook may consult the extension's tables. */
@@ -153,14 +230,22 @@ CheckCurrentAccount(char **newval, void **extra, GucSource source)
 	if (setting == NULL)
 		return false;
 
-	if (setting->set && CanCheckAgainstTables(source) && KalixCurrentLogin(&login) &&
-		KalixCheckAccess(&setting->id, &login, false) == KALIX_ROLE_NONE)
+	if (setting->set && CanCheckAgainstTables(source) && KalixCurrentLogin(&login))
 	{
-		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
-		GUC_check_errmsg("permission denied for account \"%s\"", *newval);
-		GUC_check_errdetail("The current login is not a member of this account, or the account does not exist or is archived.");
-		KalixGucFree(setting);
-		return false;
+		uint64		generation = kalix_cache_generation;
+		KalixRole	role = KalixCheckAccess(&setting->id, &login, false);
+
+		if (role == KALIX_ROLE_NONE)
+		{
+			GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+			GUC_check_errmsg("permission denied for account \"%s\"", *newval);
+			GUC_check_errdetail("The current login is not a member of this account, or the account does not exist or is archived.");
+			KalixGucFree(setting);
+			return false;
+		}
+		MarkChecked(setting, generation);
+		setting->checked_login = login;
+		setting->checked_role = role;
 	}
 	*extra = setting;
 	return true;
@@ -170,17 +255,18 @@ CheckCurrentAccount(char **newval, void **extra, GucSource source)
 static void
 AssignCurrentAccount(const char *newval, void *extra)
 {
+	KalixActAsAssigned(false, current_account_setting);
 	current_account_setting = extra;
 	kalix_setting_generation++;
 }
 
-/* Show hook of kalix.current_account: '' once a transaction-scoped choice has lapsed. */
+/* Show hook of kalix.current_account: kalix.act_as's account, or '' once a transaction-scoped choice has lapsed. */
 static const char *
 ShowCurrentAccount(void)
 {
-	if (current_account_text == NULL || !SettingInForce(current_account_setting))
-		return "";
-	return current_account_text;
+	static char buf[UUID_LEN * 2 + 5];
+
+	return ShowValue(AccountInForce(), buf, sizeof(buf));
 }
 
 /* Check hook of kalix.current_login: a UUID or '', and a login that exists. */
@@ -192,13 +278,19 @@ CheckCurrentLogin(char **newval, void **extra, GucSource source)
 	if (setting == NULL)
 		return false;
 
-	if (setting->set && CanCheckAgainstTables(source) && !KalixLoginExists(&setting->id))
+	if (setting->set && CanCheckAgainstTables(source))
 	{
-		GUC_check_errcode(ERRCODE_UNDEFINED_OBJECT);
-		GUC_check_errmsg("login \"%s\" does not exist", *newval);
-		GUC_check_errdetail("kalix.current_login must name a row of kalix.logins.");
-		KalixGucFree(setting);
-		return false;
+		uint64		generation = kalix_cache_generation;
+
+		if (!KalixLoginExists(&setting->id))
+		{
+			GUC_check_errcode(ERRCODE_UNDEFINED_OBJECT);
+			GUC_check_errmsg("login \"%s\" does not exist", *newval);
+			GUC_check_errdetail("kalix.current_login must name a row of kalix.logins.");
+			KalixGucFree(setting);
+			return false;
+		}
+		MarkChecked(setting, generation);
 	}
 	*extra = setting;
 	return true;
@@ -208,6 +300,7 @@ CheckCurrentLogin(char **newval, void **extra, GucSource source)
 static void
 AssignCurrentLogin(const char *newval, void *extra)
 {
+	KalixActAsAssigned(true, current_login_setting);
 	current_login_setting = extra;
 	kalix_setting_generation++;
 }
@@ -241,13 +334,44 @@ SettingInForce(const KalixUuidSetting *s)
 	return true;
 }
 
+/* The value of kalix.current_account in force now: kalix.act_as's, else the setting's; NULL when none. */
+static const KalixUuidSetting *
+AccountInForce(void)
+{
+	const KalixUuidSetting *s = KalixActAsValue(false, current_account_setting);
+
+	if (s == NULL)
+		s = current_account_setting;
+	return SettingInForce(s) ? s : NULL;
+}
+
+/* The value of kalix.current_login in force now: kalix.act_as's, else the setting's; NULL when none. */
+static const KalixUuidSetting *
+LoginInForce(void)
+{
+	const KalixUuidSetting *s = KalixActAsValue(true, current_login_setting);
+
+	if (s == NULL)
+		s = current_login_setting;
+	return SettingInForce(s) ? s : NULL;
+}
+
+/* What identifies the setting's current value, for kalix.act_as to tell when a SET replaced it. */
+const void *
+KalixSettingToken(bool login)
+{
+	return login ? (const void *) current_login_setting : (const void *) current_account_setting;
+}
+
 /* The account the settings choose now, if any (transaction scope honoured). */
 bool
 KalixSettingAccount(pg_uuid_t *account)
 {
-	if (!SettingInForce(current_account_setting))
+	const KalixUuidSetting *s = AccountInForce();
+
+	if (s == NULL)
 		return false;
-	*account = current_account_setting->id;
+	*account = s->id;
 	return true;
 }
 
@@ -255,10 +379,27 @@ KalixSettingAccount(pg_uuid_t *account)
 bool
 KalixSettingLogin(pg_uuid_t *login)
 {
-	if (!SettingInForce(current_login_setting))
+	const KalixUuidSetting *s = LoginInForce();
+
+	if (s == NULL)
 		return false;
-	*login = current_login_setting->id;
+	*login = s->id;
 	return true;
+}
+
+/*
+ * The login's role in the account the settings choose, as a check made in
+ * this transaction found it; KALIX_ROLE_NONE when no such check holds.
+ */
+KalixRole
+KalixSettingCheckedRole(const pg_uuid_t *login)
+{
+	const KalixUuidSetting *s = AccountInForce();
+
+	if (s == NULL || !KalixSettingChecked(s) ||
+		memcmp(&s->checked_login, login, sizeof(pg_uuid_t)) != 0)
+		return KALIX_ROLE_NONE;
+	return s->checked_role;
 }
 
 /*
@@ -269,26 +410,27 @@ KalixSettingLogin(pg_uuid_t *login)
 bool
 KalixCurrentLogin(pg_uuid_t *login)
 {
-	pg_uuid_t	id;
+	const KalixUuidSetting *s;
 
 	KalixCacheBegin();
-	if (KalixSettingLogin(&id))
+	s = LoginInForce();
+	if (s != NULL)
 	{
-		if (!KalixLoginExists(&id))
+		if (!KalixSettingChecked(s) && !KalixLoginExists(&s->id))
 			return false;
-		*login = id;
+		*login = s->id;
 		return true;
 	}
 	return KalixLoginForRole(GetOuterUserId(), login);
 }
 
-/* Show hook of kalix.current_login: '' once a transaction-scoped choice has lapsed. */
+/* Show hook of kalix.current_login: kalix.act_as's login, or '' once a transaction-scoped choice has lapsed. */
 static const char *
 ShowCurrentLogin(void)
 {
-	if (current_login_text == NULL || !SettingInForce(current_login_setting))
-		return "";
-	return current_login_text;
+	static char buf[UUID_LEN * 2 + 5];
+
+	return ShowValue(LoginInForce(), buf, sizeof(buf));
 }
 
 /*

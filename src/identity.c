@@ -112,7 +112,10 @@ CurrentAccount(pg_uuid_t *account, KalixRole *role)
 		{
 			if (!memo.has_login)
 				KalixRaiseNoLogin();
-			checked = KalixCheckAccess(&id, &memo.login, true);
+			/* Checked already when kalix.act_as or SET chose it in this transaction. */
+			checked = KalixSettingCheckedRole(&memo.login);
+			if (checked == KALIX_ROLE_NONE)
+				checked = KalixCheckAccess(&id, &memo.login, true);
 		}
 		memo.has_account = has_account;
 		memo.account = id;
@@ -262,13 +265,15 @@ RefuseHeldCursor(QueryDesc *queryDesc)
 }
 
 /*
- * ExecutorStart hook: drops a lapsed transaction-scoped account before
- * parallel workers copy it, and refuses a held cursor over isolated rows.
+ * ExecutorStart hook: drops a lapsed transaction-scoped account and writes
+ * kalix.act_as's identity into the settings before parallel workers copy
+ * them, and refuses a held cursor over isolated rows.
  */
 static void
 KalixExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	KalixClearStaleSettings();
+	KalixActAsForWorkers(queryDesc);
 	RefuseHeldCursor(queryDesc);
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);

@@ -22,6 +22,7 @@ _PG_init(void)
 	KalixCacheRegister();
 	KalixDefineSettings();
 	KalixInstallHooks();
+	KalixActAsRegister();
 
 	/*
 	 * Loaded in the middle of a query, after the executor hook would have

@@ -10,6 +10,7 @@
 #include "compat.h"
 #include "tables.h"
 
+#include "executor/execdesc.h"
 #include "storage/proc.h"
 #include "utils/uuid.h"
 
@@ -46,6 +47,23 @@ typedef struct KalixAccount
 	pg_uuid_t  *lineage;		/* [self, parent, ..., payer] */
 	struct KalixLineageIndex *lineage_index;	/* sorted, for long lineages */
 } KalixAccount;
+
+/*
+ * The parsed form of kalix.current_account or kalix.current_login, or of the
+ * value kalix.act_as chose for it.
+ */
+typedef struct KalixUuidSetting
+{
+	bool		set;			/* false for '' */
+	pg_uuid_t	id;
+	LocalTransactionId lxid;	/* transaction that chose the value */
+	char		text[UUID_LEN * 2 + 5]; /* canonical form; '' for kalix.act_as's */
+	/* What a check against the tables found, valid in that transaction at that cache generation */
+	LocalTransactionId checked_lxid;
+	uint64		checked_generation;
+	pg_uuid_t	checked_login;	/* an account: the login it was checked for */
+	KalixRole	checked_role;	/* an account: that login's role there */
+} KalixUuidSetting;
 
 /* The local transaction id of the running transaction. */
 #if PG_VERSION_NUM >= 170000
@@ -107,6 +125,15 @@ extern bool KalixSettingAccount(pg_uuid_t *account);
 extern bool KalixSettingLogin(pg_uuid_t *login);
 extern bool KalixCurrentLogin(pg_uuid_t *login);
 extern void KalixClearStaleSettings(void);
+extern bool KalixSettingChecked(const KalixUuidSetting *s);
+extern KalixRole KalixSettingCheckedRole(const pg_uuid_t *login);
+extern const void *KalixSettingToken(bool login);
+
+/* act_as.c: kalix.act_as, a transaction's identity laid over the settings (uses guc.c, cache.c) */
+extern void KalixActAsRegister(void);
+extern const KalixUuidSetting *KalixActAsValue(bool login, const void *token);
+extern void KalixActAsAssigned(bool login, const void *old_token);
+extern void KalixActAsForWorkers(QueryDesc *queryDesc);
 
 /* identity.c: the identity of the running statement (uses guc.c, cache.c) */
 extern void KalixInstallHooks(void);

@@ -48,7 +48,7 @@ for _k, _v in _superuser_env.items():
     else:
         os.environ[_k] = _v
 
-from django.db import connection, transaction  # noqa: E402
+from django.db import DatabaseError, connection, transaction  # noqa: E402
 from django.http import JsonResponse  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings, setup_test_environment  # noqa: E402
@@ -276,7 +276,7 @@ class KalixDjangoTest(unittest.TestCase):
 
     def test_uuid_values_identify(self):
         # Django's psycopg2 set-up sends uuid.UUID values (what it reads from
-        # uuid columns) as uuid: identify() passes str() to set_config.
+        # uuid columns) as uuid: identify() passes str() to kalix.act_as.
         with transaction.atomic():
             identify(uuid.UUID(self.alice), uuid.UUID(self.sunrise))
             with connection.cursor() as cursor:
@@ -310,15 +310,19 @@ class KalixDjangoTest(unittest.TestCase):
         connection.close()
         self.assertEqual(self.types(client(self.alice, self.harbor)), [("Initial visit", 50, self.harbor)])
 
-    def test_atomic_requests_alone_loses_the_identity(self):
+    def test_atomic_requests_alone_is_refused(self):
         # The middleware identifies in autocommit, each statement its own
         # transaction; ATOMIC_REQUESTS opens the view's only afterwards.
+        # kalix.act_as refuses to run outside a transaction block (SQLSTATE
+        # 25P01), so the wrong wiring fails at once instead of serving an
+        # empty Switch tab.
         connection.settings_dict["ATOMIC_REQUESTS"] = True
         try:
             with override_settings(MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware",
                                                __name__ + ".IdentifyBeforeTheView"]):
-                self.assertEqual(self.accounts(client(self.alice)), [])  # the Switch tab comes back empty
-                self.assertIsNone(call(client(self.alice), "get", "/_state")["login"])
+                with self.assertRaises(DatabaseError) as refused:
+                    client(self.alice).get("/_state")
+                self.assertEqual(refused.exception.__cause__.pgcode, "25P01")
         finally:
             connection.settings_dict["ATOMIC_REQUESTS"] = False
         self.assertEqual(len(self.accounts(client(self.alice))), 3)

@@ -7,10 +7,11 @@
 // people.  Every request is one transaction that first says, inside that
 // transaction, who is acting and in which account:
 //
-//   SELECT set_config('kalix.current_login', $1, true);
-//   SELECT kalix.switch_account($2, true);
+//   SELECT kalix.act_as($1, $2);
 //
-// so nothing of one request stays on the pooled connection for the next one.
+// which checks the login and the membership once and holds for this
+// transaction only, so nothing of one request stays on the pooled connection
+// for the next one.
 // pgRequest() does this with a pg Pool, knexRequest() with a Knex transaction.
 // The handlers take the signed-in login and the account the user works in (in
 // a real backend both come from the web session).
@@ -34,15 +35,18 @@ function mapError(err) {
   return Refusal ? new Refusal(err.message) : err;
 }
 
-// Sets login and account for the Knex transaction trx only.  No account
-// (null, undefined, '') needs its own statement: switch_account(NULL) raises
-// 22004, and Knex refuses an undefined binding.
+// The request's identity, for this transaction only: kalix.act_as with a
+// login (no account: null), else the empty login (signing up).  Knex refuses
+// an undefined binding, hence the nulls.
+const ACT_AS = 'SELECT kalix.act_as($1::uuid, $2::uuid)';
+const NO_LOGIN = "SELECT set_config('kalix.current_login', '', true), set_config('kalix.current_account', '', true)";
+
+// Sets login and account for the Knex transaction trx only.
 async function identifyKnex(trx, login, account) {
-  await trx.raw("SELECT set_config('kalix.current_login', ?, true)", [login || '']);
-  if (account) {
-    await trx.raw('SELECT kalix.switch_account(?, true)', [account]);
+  if (login) {
+    await trx.raw('SELECT kalix.act_as(?::uuid, ?::uuid)', [login, account || null]);
   } else {
-    await trx.raw("SELECT set_config('kalix.current_account', '', true)");
+    await trx.raw(NO_LOGIN);
   }
 }
 
@@ -74,11 +78,10 @@ class KalixApp {
     let broken;
     try {
       await client.query('BEGIN');
-      await client.query("SELECT set_config('kalix.current_login', $1, true)", [login || '']);
-      if (account) {
-        await client.query('SELECT kalix.switch_account($1, true)', [account]);
+      if (login) {
+        await client.query(ACT_AS, [login, account || null]);
       } else {
-        await client.query("SELECT set_config('kalix.current_account', '', true)");
+        await client.query(NO_LOGIN);
       }
       const result = await fn(client);
       await client.query('COMMIT');

@@ -5,10 +5,11 @@ kalix.current_login and EXECUTE on kalix.create_login) and acts for many
 people.  Every request is one transaction that first says, inside that
 transaction, who is acting and in which account:
 
-    SELECT set_config('kalix.current_login', :login, true);
-    SELECT kalix.switch_account(:account, true);
+    SELECT kalix.act_as(:login, :account);
 
-so nothing of one request stays on the pooled connection for the next one.
+which checks the login and the membership once and holds for this
+transaction only, so nothing of one request stays on the pooled connection
+for the next one.
 `request()` does this for SQLAlchemy Core, `orm_request()` for the ORM (an
 "after_begin" listener on the session factory).  The handlers take the
 signed-in login and the account the user works in (in a real backend both
@@ -86,16 +87,17 @@ def make_engine(dbname, user, password, host=None, port=None, **kwargs):
 def _identify(conn, login, account):
     """Sets login and account for the running transaction only.
 
-    str(): ids may be uuid.UUID values (psycopg2 with register_uuid(), as
-    Django sets it up; SQLAlchemy's UUID(as_uuid=True)), sent as uuid, and
-    there is no set_config(text, uuid, boolean).
+    kalix.act_as needs a login; a request without one (signing up) sets
+    the empty login for the transaction instead.  str(): ids may be
+    uuid.UUID values (psycopg2 with register_uuid(), as Django sets it up;
+    SQLAlchemy's UUID(as_uuid=True)).
     """
-    conn.execute(text("SELECT set_config('kalix.current_login', :login, true)"),
-                 {"login": str(login) if login else ""})
-    if account:
-        conn.execute(text("SELECT kalix.switch_account(:account, true)"), {"account": str(account)})
+    if login:
+        conn.execute(text("SELECT kalix.act_as(CAST(:login AS uuid), CAST(:account AS uuid))"),
+                     {"login": str(login), "account": str(account) if account else None})
     else:
-        conn.execute(text("SELECT set_config('kalix.current_account', '', true)"))
+        conn.execute(text("SELECT set_config('kalix.current_login', '', true), "
+                          "set_config('kalix.current_account', '', true)"))
 
 
 @contextmanager

@@ -49,9 +49,9 @@ DATABASES = {
         "CONN_MAX_AGE": 60,
         # Not ATOMIC_REQUESTS: Django wraps the view in that transaction, not
         # the middleware, so a middleware that identifies would do so in a
-        # transaction of its own that ends at once, and the view would run
-        # with no login (the Switch tab comes back empty).  KalixMiddleware
-        # opens the transaction itself.
+        # transaction of its own that ends at once (kalix.act_as refuses
+        # that: no transaction block).  KalixMiddleware opens the
+        # transaction itself.
         "ATOMIC_REQUESTS": False,
         # PgBouncer in transaction mode hands every transaction whichever
         # server connection is free.  QuerySet.iterator() declares a server-

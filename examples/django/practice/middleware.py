@@ -5,14 +5,14 @@ KalixMiddleware opens the request's transaction, tells the database in it
 who is signed in and which account they work in (both transaction-local),
 and runs the rest of the request, the view included, in that transaction:
 
-    SELECT set_config('kalix.current_login', %s, true);
-    SELECT kalix.switch_account(%s, true);
+    SELECT kalix.act_as(%s, %s);
 
 so nothing of one request stays on the (persistent, or pooled) connection
 for the next.  Do not use ATOMIC_REQUESTS for this instead: Django opens
-that transaction around the view only, after the middleware has run, so the
-identity set here would lapse with its own one-statement transaction and
-the view would see no login and no rows (see kalix_site/settings.py).
+that transaction around the view only, after the middleware has run, so
+identify() would run in autocommit, where kalix.act_as refuses to run (its
+identity would lapse with its own one-statement transaction; see
+kalix_site/settings.py).
 """
 
 from django.db import DatabaseError, connection, transaction
@@ -24,18 +24,19 @@ ACCOUNT = "kalix_account"
 
 
 def identify(login, account):
-    """Sets the login and the account for the running transaction only ('' for none).
+    """Sets the login and the account for the running transaction only (None for none).
 
-    str(): Django's psycopg2 set-up sends a uuid.UUID as a uuid, and there is
-    no set_config(text, uuid, boolean).
+    kalix.act_as checks the login and the membership once; a request
+    without a login sets the empty login for the transaction instead.
+    str(): Django's psycopg2 set-up sends a uuid.UUID as a uuid.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('kalix.current_login', %s, true)",
-                       [str(login) if login else ""])
-        if account:
-            cursor.execute("SELECT kalix.switch_account(%s, true)", [str(account)])
+        if login:
+            cursor.execute("SELECT kalix.act_as(%s::uuid, %s::uuid)",
+                           [str(login), str(account) if account else None])
         else:
-            cursor.execute("SELECT set_config('kalix.current_account', '', true)")
+            cursor.execute("SELECT set_config('kalix.current_login', '', true), "
+                           "set_config('kalix.current_account', '', true)")
 
 
 def forbidden(error):

@@ -32,6 +32,7 @@
 #include "utils/rls.h"
 
 #include "kalix.h"
+#include "citus.h"
 #include "errors.h"
 
 /* The identity of the running statement. */
@@ -263,12 +264,14 @@ RefuseHeldCursor(QueryDesc *queryDesc)
 
 /*
  * ExecutorStart hook: drops a lapsed transaction-scoped account before
- * parallel workers copy it, and refuses a held cursor over isolated rows.
+ * parallel workers copy it, tells Citus's workers the identity, and refuses
+ * a held cursor over isolated rows.
  */
 static void
 KalixExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	KalixClearStaleSettings();
+	KalixCitusPropagateIdentity();
 	RefuseHeldCursor(queryDesc);
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);

@@ -554,7 +554,8 @@ KalixCitusPropagateIdentity(void)
 {
 	const char *login;
 	const char *account;
-	bool		fresh;
+	bool		tell_login;
+	bool		tell_account;
 	int			nest;
 
 	/* A worker's backend serving the coordinator was told by the coordinator. */
@@ -566,19 +567,17 @@ KalixCitusPropagateIdentity(void)
 	account = GetConfigOption("kalix.current_account", true, false);
 	login = login ? login : "";
 	account = account ? account : "";
-	fresh = told_lxid != KalixCurrentLxid();
-	if (fresh ? (login[0] == '\0' && account[0] == '\0') :
-		(strcmp(login, told_login) == 0 && strcmp(account, told_account) == 0))
+	/* A new transaction's workers know nothing yet. */
+	if (told_lxid != KalixCurrentLxid())
 	{
-		if (fresh)
-		{
-			told_lxid = KalixCurrentLxid();
-			told_login[0] = told_account[0] = '\0';
-		}
-		return;
+		told_lxid = KalixCurrentLxid();
+		told_login[0] = told_account[0] = '\0';
 	}
-	if (strlen(login) >= sizeof(told_login) || strlen(account) >= sizeof(told_account))
-		return;					/* not a UUID: its check hook refused it already */
+	tell_login = strcmp(login, told_login) != 0;
+	tell_account = strcmp(account, told_account) != 0;
+	if ((!tell_login && !tell_account) ||
+		strlen(login) >= sizeof(told_login) || strlen(account) >= sizeof(told_account))
+		return;					/* nothing new, or not a UUID: its check hook refused it */
 
 	propagating = true;
 	PG_TRY();
@@ -588,8 +587,11 @@ KalixCitusPropagateIdentity(void)
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "kalix_accounts: SPI_connect failed");
-		SetLocal("kalix.current_login", login);
-		SetLocal("kalix.current_account", account);
+		/* Only what changed: an empty login needs no GRANT SET to stay empty. */
+		if (tell_login)
+			SetLocal("kalix.current_login", login);
+		if (tell_account)
+			SetLocal("kalix.current_account", account);
 		SPI_finish();
 		AtEOXact_GUC(true, nest);
 	}
@@ -598,7 +600,6 @@ KalixCitusPropagateIdentity(void)
 		propagating = false;
 	}
 	PG_END_TRY();
-	told_lxid = KalixCurrentLxid();
 	strlcpy(told_login, login, sizeof(told_login));
 	strlcpy(told_account, account, sizeof(told_account));
 }

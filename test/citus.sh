@@ -346,6 +346,23 @@ SQL
     "remove_member committed on the coordinator: carol's next statement in Sunrise Clinic fails ..."
 is "$(grep -c "ERROR:  permission denied for account \"$sunrise\"" "$work/n$sunrise_port.log")" 1 \
     "... because the worker holding its shard refused it: its cache saw the membership go"
+# A login whose db_role is the connecting role: no kalix.current_login to
+# tell, and no GRANT SET on it needed.
+dana=$(sql $coord <<'SQL'
+SET client_min_messages = warning;
+CREATE ROLE kalix_citus_dana LOGIN;
+GRANT SELECT ON notes TO kalix_citus_dana;
+SELECT kalix.create_login('dana@example.com', db_role => 'kalix_citus_dana');
+SQL
+)
+echo "SELECT kalix.add_member('$sunrise', '$dana', 'member');" | as_login "$alice" >/dev/null
+is "$(sql $coord kalix_citus_dana <<SQL
+BEGIN;
+SET LOCAL kalix.current_account = '$sunrise';
+SELECT count(*) FROM notes WHERE account_id = '$sunrise';
+COMMIT;
+SQL
+)" 10 "dana, a login by db_role, sees Sunrise Clinic's 10 rows on the shard"
 newco=$(echo "SELECT kalix.create_account('Newco');" | as_login "$alice")
 is "$(is_uuid "$newco")" uuid "create_account with the kalix tables as reference tables"
 is "$(echo "SELECT count(*) FROM kalix.account_tree;" | as_login "$alice")" 4 \

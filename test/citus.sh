@@ -455,6 +455,12 @@ COMMIT;
 SQL
 )" t "a session-level SET reaches the shard inside a transaction block"
 is "$(shard_sees '')" "f|f|t|f" "nothing set: the shard sees no identity"
+is "$(sql $coord $app <<SQL
+SET kalix.current_login = '$alice';
+SET kalix.current_account = '$sunrise';
+SELECT count(*) FROM notes WHERE account_id = '$sunrise';
+SQL
+)" 0 "outside a transaction block Citus tells the shards nothing: they fail closed, no rows"
 
 # --- shard pruning --------------------------------------------------------
 # The number of tasks of the plan of a query of alice in Sunrise Clinic.

@@ -8,7 +8,7 @@ OBJS = src/kalix.o src/uuid.o src/guc.o src/act_as.o src/cache.o src/invalidate.
 OBJS += src/errors.o src/access.o
 OBJS += src/accounts.o src/members.o src/tree.o src/hierarchy.o src/unarchive.o src/billing.o
 OBJS += src/invitations.o src/logins.o
-OBJS += src/isolation.o src/lint.o
+OBJS += src/isolation.o src/lint.o src/citus.o
 OBJS += src/account_npis.o src/npi.o src/npi_parse.o
 OBJS += src/reference.o src/visibility.o
 DATA = $(wildcard kalix_accounts--*.sql) kalix_accounts--1.0.control $(wildcard kalix_npi--*.sql)
@@ -17,7 +17,7 @@ DOCS = README.md CHANGELOG.md
 
 REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint
 REGRESS += kalix_npi npi hierarchy isolation_attacks install errors team_lifecycle
-REGRESS += reference visibility cache act_as
+REGRESS += reference visibility cache act_as citus
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 ISOLATION = revoke_membership revoke_recheck rollback_switch
 ISOLATION += team_copy_users team_remove_member team_last_owner

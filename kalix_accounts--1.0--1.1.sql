@@ -462,6 +462,17 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'kalix_lint';
 COMMENT ON FUNCTION kalix.lint() IS 'lists what weakens account isolation: RLS off or not forced, altered kalix policies, constraints without the account column, TRUNCATE/REFERENCES/TRIGGER grants, rules, unisolated partitions, views without security_invoker, SECURITY DEFINER functions without a pinned search_path or owned by a superuser, foreign objects in schema kalix';
 
+-- Citus (SPEC section 8): the one set-up call.  SECURITY DEFINER, for the
+-- table's owner: it makes the extension's tables reference tables (every
+-- table but kalix.isolated_tables, which stays on the coordinator), gives the
+-- table the policies of a table with shards, then distributes it.
+CREATE FUNCTION kalix.distribute_table(tbl regclass, reference boolean DEFAULT false)
+RETURNS void
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'kalix_distribute_table';
+COMMENT ON FUNCTION kalix.distribute_table(regclass, boolean) IS 'on the Citus coordinator: makes the kalix tables reference tables, then distributes an isolated table by its account column (or, reference, copies it to every node) with policies that fail closed on every shard';
+
 -- Every table 1.0 isolated gets 1.1's policies from the C definitions: its
 -- kalix_permit then depends on the extension (so dropping the extension
 -- fails closed), and its partitions are isolated with it.  Tables are taken

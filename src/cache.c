@@ -83,6 +83,7 @@
 #include "utils/syscache.h"
 
 #include "kalix.h"
+#include "citus.h"
 #include "errors.h"
 
 /* Key of the membership hash. */
@@ -137,10 +138,18 @@ typedef struct RoleLoginEntry
 	pg_uuid_t	login;
 } RoleLoginEntry;
 
-/* Relations and enum values the cache reads, resolved once per reset. */
+/*
+ * Relations and enum values the cache reads, resolved once per reset.  On
+ * Citus the relations are this node's local shards of the reference tables,
+ * and the *_shell fields the tables themselves, whose invalidations say that
+ * Citus's metadata changed; elsewhere both are the same.
+ */
 typedef struct CatalogIds
 {
 	bool		installed;
+	Oid			accounts_shell;
+	Oid			logins_shell;
+	Oid			memberships_shell;
 	Oid			accounts;
 	Oid			accounts_pkey;
 	Oid			accounts_parent_id_idx;
@@ -256,7 +265,9 @@ InvalidateCallback(Datum arg, Oid relid)
 	}
 	else if (relid == KALIX_INVAL_OID_ALL || cache_building || relid == InvalidOid ||
 			 !cache.ids.installed || relid == cache.ids.accounts ||
-			 relid == cache.ids.logins || relid == cache.ids.memberships)
+			 relid == cache.ids.logins || relid == cache.ids.memberships ||
+			 relid == cache.ids.accounts_shell || relid == cache.ids.logins_shell ||
+			 relid == cache.ids.memberships_shell)
 		ResetCache();
 }
 
@@ -330,6 +341,18 @@ KalixRelid(const char *relname, Oid nsp)
 }
 
 /*
+ * Resolves a kalix table, or one of its indexes, as this node stores it: on
+ * Citus, the object of the table's local shard.
+ */
+static Oid
+LocalRelid(Oid shell, const char *relname, Oid nsp)
+{
+	if (!OidIsValid(shell))
+		return InvalidOid;
+	return KalixRelid(KalixCitusLocalName(shell, relname), nsp);
+}
+
+/*
  * Resolves the OIDs the cache needs into *out; out->installed says whether
  * all exist.  Catalog lookups: this may wait for a lock, and fail.
  */
@@ -343,15 +366,18 @@ ResolveIds(CatalogIds *out)
 	memset(out, 0, sizeof(CatalogIds));
 	if (!OidIsValid(nsp))
 		return;
-	out->accounts = KalixRelid("accounts", nsp);
-	out->accounts_pkey = KalixRelid("accounts_pkey", nsp);
-	out->accounts_parent_id_idx = KalixRelid("accounts_parent_id_idx", nsp);
-	out->logins = KalixRelid("logins", nsp);
-	out->logins_pkey = KalixRelid("logins_pkey", nsp);
-	out->logins_db_role_key = KalixRelid("logins_db_role_key", nsp);
-	out->memberships = KalixRelid("memberships", nsp);
-	out->memberships_pkey = KalixRelid("memberships_pkey", nsp);
-	out->memberships_login_id_idx = KalixRelid("memberships_login_id_idx", nsp);
+	out->accounts_shell = KalixRelid("accounts", nsp);
+	out->logins_shell = KalixRelid("logins", nsp);
+	out->memberships_shell = KalixRelid("memberships", nsp);
+	out->accounts = LocalRelid(out->accounts_shell, "accounts", nsp);
+	out->accounts_pkey = LocalRelid(out->accounts_shell, "accounts_pkey", nsp);
+	out->accounts_parent_id_idx = LocalRelid(out->accounts_shell, "accounts_parent_id_idx", nsp);
+	out->logins = LocalRelid(out->logins_shell, "logins", nsp);
+	out->logins_pkey = LocalRelid(out->logins_shell, "logins_pkey", nsp);
+	out->logins_db_role_key = LocalRelid(out->logins_shell, "logins_db_role_key", nsp);
+	out->memberships = LocalRelid(out->memberships_shell, "memberships", nsp);
+	out->memberships_pkey = LocalRelid(out->memberships_shell, "memberships_pkey", nsp);
+	out->memberships_login_id_idx = LocalRelid(out->memberships_shell, "memberships_login_id_idx", nsp);
 	role_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 								CStringGetDatum("account_role"), ObjectIdGetDatum(nsp));
 	if (!OidIsValid(out->accounts) || !OidIsValid(out->accounts_pkey) ||

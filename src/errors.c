@@ -548,3 +548,65 @@ KalixRaiseParentArchived(const pg_uuid_t *account, const pg_uuid_t *parent)
 					   KalixUuidToCString(parent)),
 			 errhint("Unarchive the parent first.")));
 }
+
+/* A kalix reference table of which this Citus node holds no copy. */
+void
+KalixRaiseNoLocalCopy(const char *table)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("kalix table \"%s\" has no local copy on this node", table),
+			 errdetail("It is a Citus reference table, and this node holds none of its placements."),
+			 errhint("Add the node with citus_add_node, or run replicate_reference_tables().")));
+}
+
+/* distribute_table() in a database without Citus. */
+void
+KalixRaiseNoCitus(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("Citus is not installed in this database"),
+			 errhint("Run CREATE EXTENSION citus first, with citus in shared_preload_libraries.")));
+}
+
+/* distribute_table() on a Citus worker. */
+void
+KalixRaiseNotCoordinator(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("kalix.distribute_table() must run on the Citus coordinator"),
+			 errdetail("kalix.isolated_tables, which it reads and writes, lives on the coordinator alone.")));
+}
+
+/* distribute_table() of a table enable_isolation has not isolated. */
+void
+KalixRaiseNotIsolated(const char *table)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("table \"%s\" is not isolated", table),
+			 errhint("Call kalix.enable_isolation('%s') first.", table)));
+}
+
+/* distribute_table() of a partition. */
+void
+KalixRaiseDistributePartition(const char *table)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("table \"%s\" is a partition", table),
+			 errdetail("Citus distributes a partitioned table with its partitions."),
+			 errhint("Distribute its partitioned table.")));
+}
+
+/* distribute_table() of a table Citus already keeps in shards. */
+void
+KalixRaiseAlreadyDistributed(const char *table)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 errmsg("table \"%s\" is already a Citus table", table),
+			 errhint("Call kalix.lint() to check its policies on every placement.")));
+}

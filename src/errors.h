@@ -81,4 +81,12 @@ pg_noreturn extern void KalixRaiseCannotUnarchive(const pg_uuid_t *account);
 pg_noreturn extern void KalixRaiseNotArchived(const pg_uuid_t *account);
 pg_noreturn extern void KalixRaiseParentArchived(const pg_uuid_t *account, const pg_uuid_t *parent);
 
+/* Citus */
+pg_noreturn extern void KalixRaiseNoLocalCopy(const char *table);
+pg_noreturn extern void KalixRaiseNoCitus(void);
+pg_noreturn extern void KalixRaiseNotCoordinator(void);
+pg_noreturn extern void KalixRaiseNotIsolated(const char *table);
+pg_noreturn extern void KalixRaiseDistributePartition(const char *table);
+pg_noreturn extern void KalixRaiseAlreadyDistributed(const char *table);
+
 #endif							/* KALIX_ERRORS_H */

@@ -32,6 +32,7 @@
 #include "utils/rls.h"
 
 #include "kalix.h"
+#include "citus.h"
 #include "errors.h"
 
 /* The identity of the running statement. */
@@ -265,15 +266,17 @@ RefuseHeldCursor(QueryDesc *queryDesc)
 }
 
 /*
- * ExecutorStart hook: drops a lapsed transaction-scoped account and writes
+ * ExecutorStart hook: drops a lapsed transaction-scoped account, writes
  * kalix.act_as's identity into the settings before parallel workers copy
- * them, and refuses a held cursor over isolated rows.
+ * them, tells Citus's workers the identity, and refuses a held cursor over
+ * isolated rows.
  */
 static void
 KalixExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	KalixClearStaleSettings();
 	KalixActAsForWorkers(queryDesc);
+	KalixCitusPropagateIdentity();
 	RefuseHeldCursor(queryDesc);
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);

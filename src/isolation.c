@@ -50,6 +50,7 @@
 #include "utils/syscache.h"
 
 #include "kalix.h"
+#include "citus.h"
 #include "isolation.h"
 #include "write.h"
 
@@ -143,8 +144,8 @@ RequireArgument(FunctionCallInfo fcinfo, int argno, const char *argument)
 }
 
 /* Raises unless the session's role owns the table. */
-static void
-CheckTableOwner(Oid relid)
+void
+KalixCheckTableOwner(Oid relid)
 {
 	Oid			caller = GetOuterUserId();
 	char	   *relname = get_rel_name(relid);
@@ -167,8 +168,8 @@ CheckTableOwner(Oid relid)
 }
 
 /* Looks a table up in kalix.isolated_tables; fills its account column (a palloc'd copy) when asked. */
-static bool
-LookupRegistered(Oid relid, char **column)
+bool
+KalixLookupRegistered(Oid relid, char **column)
 {
 	static KalixStatement select = {
 		"SELECT account_column::pg_catalog.text FROM kalix.isolated_tables "
@@ -218,6 +219,58 @@ DropPolicyIfPresent(Oid relid, const char *table, const char *policy)
 }
 
 /*
+ * The one rule of the two layouts: whether a kalix policy exists in a layout
+ * and, if so, whether it is permissive.  A table with Citus shards has no
+ * kalix_permit and only permissive kalix policies: Citus re-creates the
+ * shards' policies without AS RESTRICTIVE, and permissive policies mean the
+ * same there, whatever it deparses.
+ */
+bool
+KalixPolicyInLayout(const KalixPolicyDef *def, bool shards, bool *permissive)
+{
+	*permissive = shards || def->permissive;
+	return !shards || def->using_expr != KALIX_EXPR_PERMIT;
+}
+
+/* True when a table, or the partitioned table it is a partition of, has Citus shards. */
+bool
+KalixShardLayout(Oid relid)
+{
+	if (KalixCitusHasShards(relid))
+		return true;
+	return get_rel_relispartition(relid) &&
+		KalixShardLayout(get_partition_parent(relid, false));
+}
+
+/* Creates the kalix policies of one table in a layout, replacing those on it. */
+static void
+CreatePolicies(Oid relid, const char *table, const char *column, bool inherited, bool shards)
+{
+	for (int i = 0; i < kalix_policy_def_count; i++)
+	{
+		const KalixPolicyDef *def = &kalix_policy_defs[i];
+		char	   *using_sql = KalixPolicyExprText(def->using_expr, column, inherited, false);
+		char	   *check_sql = KalixPolicyExprText(def->check_expr, column, inherited, false);
+		bool		permissive;
+		StringInfoData sql;
+
+		DropPolicyIfPresent(relid, table, def->name);
+		if (!KalixPolicyInLayout(def, shards, &permissive))
+			continue;
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE POLICY %s ON %s AS %s FOR %s",
+						 quote_identifier(def->name), table,
+						 permissive ? "PERMISSIVE" : "RESTRICTIVE",
+						 KalixPolicyCommand(def->cmd));
+		if (using_sql)
+			appendStringInfo(&sql, " USING (%s)", using_sql);
+		if (check_sql)
+			appendStringInfo(&sql, " WITH CHECK (%s)", check_sql);
+		RunDdl(sql.data);
+	}
+}
+
+/*
  * Registers one table and creates its policies (replacing kalix policies
  * left on it); partitions follow their parent.
  */
@@ -242,34 +295,54 @@ IsolateTable(Oid relid, const char *column, bool inherited)
 
 	RunDdl(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY", table));
 	RunDdl(psprintf("ALTER TABLE %s FORCE ROW LEVEL SECURITY", table));
-	for (int i = 0; i < kalix_policy_def_count; i++)
-	{
-		const KalixPolicyDef *def = &kalix_policy_defs[i];
-		char	   *using_sql = KalixPolicyExprText(def->using_expr, column, inherited, false);
-		char	   *check_sql = KalixPolicyExprText(def->check_expr, column, inherited, false);
-		StringInfoData sql;
-
-		DropPolicyIfPresent(relid, table, def->name);
-		initStringInfo(&sql);
-		appendStringInfo(&sql, "CREATE POLICY %s ON %s AS %s FOR %s",
-						 quote_identifier(def->name), table,
-						 def->permissive ? "PERMISSIVE" : "RESTRICTIVE",
-						 KalixPolicyCommand(def->cmd));
-		if (using_sql)
-			appendStringInfo(&sql, " USING (%s)", using_sql);
-		if (check_sql)
-			appendStringInfo(&sql, " WITH CHECK (%s)", check_sql);
-		RunDdl(sql.data);
-	}
+	CreatePolicies(relid, table, column, inherited, KalixShardLayout(relid));
 
 	children = find_inheritance_children(relid, NoLock);
 	foreach(lc, children)
 	{
 		Oid			child = lfirst_oid(lc);
 
-		if (get_rel_relispartition(child) && !LookupRegistered(child, NULL))
+		if (get_rel_relispartition(child) && !KalixLookupRegistered(child, NULL))
 			IsolateTable(child, column, inherited);
 	}
+}
+
+/* Re-creates the kalix policies of a registered table and its partitions for Citus's shards. */
+static void
+UseShardLayout(Oid relid, const char *column, bool inherited)
+{
+	List	   *children;
+	ListCell   *lc;
+
+	CreatePolicies(relid, KalixQualifiedRelName(relid), column, inherited, true);
+	children = find_inheritance_children(relid, NoLock);
+	foreach(lc, children)
+	{
+		Oid			child = lfirst_oid(lc);
+
+		if (get_rel_relispartition(child) && KalixLookupRegistered(child, NULL))
+			UseShardLayout(child, column, inherited);
+	}
+}
+
+/*
+ * Switches an isolated table to the layout of a table with shards, before
+ * Citus creates them from its policies (kalix.distribute_table).  Needs an
+ * SPI connection.
+ */
+void
+KalixUseShardLayout(Oid relid, const char *column, bool inherited)
+{
+	isolating = true;
+	PG_TRY();
+	{
+		UseShardLayout(relid, column, inherited);
+	}
+	PG_FINALLY();
+	{
+		isolating = false;
+	}
+	PG_END_TRY();
 }
 
 /* Unregisters a table and drops its kalix policies, with its partitions. */
@@ -304,7 +377,7 @@ UnisolateTable(Oid relid)
 	{
 		Oid			child = lfirst_oid(lc);
 
-		if (get_rel_relispartition(child) && LookupRegistered(child, NULL))
+		if (get_rel_relispartition(child) && KalixLookupRegistered(child, NULL))
 			UnisolateTable(child);
 	}
 }
@@ -318,7 +391,7 @@ RegisteredParent(Oid relid)
 	if (!get_rel_relispartition(relid))
 		return InvalidOid;
 	parent = get_partition_parent(relid, false);
-	return LookupRegistered(parent, NULL) ? parent : InvalidOid;
+	return KalixLookupRegistered(parent, NULL) ? parent : InvalidOid;
 }
 
 /*
@@ -458,7 +531,7 @@ kalix_enable_isolation(PG_FUNCTION_ARGS)
 	/* The owner check comes first: nothing is said about others' tables. */
 	RequireArgument(fcinfo, 0, "tbl");
 	relid = PG_GETARG_OID(0);
-	CheckTableOwner(relid);
+	KalixCheckTableOwner(relid);
 	RequireArgument(fcinfo, 1, "account_column");
 	RequireArgument(fcinfo, 2, "inherited");
 	column = pstrdup(NameStr(*PG_GETARG_NAME(1)));
@@ -466,7 +539,7 @@ kalix_enable_isolation(PG_FUNCTION_ARGS)
 	table = KalixQualifiedRelName(relid);
 
 	KalixWriteBegin();
-	if (LookupRegistered(relid, NULL))
+	if (KalixLookupRegistered(relid, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("table \"%s\" is already isolated", table),
@@ -528,11 +601,11 @@ kalix_disable_isolation(PG_FUNCTION_ARGS)
 
 	RequireArgument(fcinfo, 0, "tbl");
 	relid = PG_GETARG_OID(0);
-	CheckTableOwner(relid);
+	KalixCheckTableOwner(relid);
 	table = KalixQualifiedRelName(relid);
 
 	KalixWriteBegin();
-	if (!LookupRegistered(relid, NULL))
+	if (!KalixLookupRegistered(relid, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("table \"%s\" is not isolated", table)));
@@ -640,7 +713,7 @@ kalix_isolate_new_partitions(PG_FUNCTION_ARGS)
 			char	   *table = KalixQualifiedRelName(relids[i]);
 
 			/* A sub-partitioned partition isolated its own partitions already. */
-			if (LookupRegistered(relids[i], NULL))
+			if (KalixLookupRegistered(relids[i], NULL))
 				continue;
 			IsolateTable(relids[i], columns[i], inherited[i]);
 			AuditEnable(table, columns[i], inherited[i],
@@ -665,7 +738,7 @@ RefuseIsolationDdl(RangeVar *relation, const char *column_change)
 	char	   *table;
 	Oid			parent;
 
-	if (!OidIsValid(relid) || !LookupRegistered(relid, &column))
+	if (!OidIsValid(relid) || !KalixLookupRegistered(relid, &column))
 		return;
 	if (column_change != NULL && strcmp(column_change, column) != 0)
 		return;
@@ -788,6 +861,6 @@ PG_FUNCTION_INFO_V1(kalix_check_table_owner);
 Datum
 kalix_check_table_owner(PG_FUNCTION_ARGS)
 {
-	CheckTableOwner(PG_GETARG_OID(0));
+	KalixCheckTableOwner(PG_GETARG_OID(0));
 	PG_RETURN_VOID();
 }

@@ -35,6 +35,11 @@ extern char *KalixPolicyExprText(KalixPolicyExpr expr, const char *column,
 								 bool inherited, bool deparsed);
 extern const char *KalixPolicyCommand(char cmd);
 extern char *KalixQualifiedRelName(Oid relid);
+extern bool KalixPolicyInLayout(const KalixPolicyDef *def, bool shards, bool *permissive);
+extern bool KalixShardLayout(Oid relid);
+extern void KalixUseShardLayout(Oid relid, const char *column, bool inherited);
+extern void KalixCheckTableOwner(Oid relid);
+extern bool KalixLookupRegistered(Oid relid, char **column);
 extern void KalixConstraintProblems(Oid relid, const char *column,
 									void (*report) (const char *what, const char *why,
 													void *arg),

@@ -25,6 +25,7 @@
 #include "utils/tuplestore.h"
 
 #include "kalix.h"
+#include "citus.h"
 #include "isolation.h"
 #include "write.h"
 
@@ -54,10 +55,15 @@ AddDifference(StringInfo buf, const char *fmt, const char *found, const char *ex
 	appendStringInfo(buf, fmt, found, expected);
 }
 
-/* Compares the kalix policies of one registered table with kalix_policy_defs. */
+/*
+ * Compares the kalix policies of one registered table with kalix_policy_defs,
+ * in the layout of a table with Citus shards when it has them.
+ */
 static void
 CheckPolicies(LintFindings *findings, Oid relid, bool inherited)
 {
+	bool		shards = KalixShardLayout(relid);
+
 	static KalixStatement select = {
 		"SELECT p.polcmd::pg_catalog.text, p.polpermissive, "
 		"       CASE WHEN p.polroles OPERATOR(pg_catalog.=) '{0}'::pg_catalog.oid[] THEN NULL "
@@ -81,12 +87,16 @@ CheckPolicies(LintFindings *findings, Oid relid, bool inherited)
 		bool		isnull;
 		char		cmd;
 		bool		permissive;
+		bool		want_permissive;
 		char	   *roles = NULL;
 		char	   *f_qual = NULL;
 		char	   *f_check = NULL;
 		StringInfoData diff;
 		Datum		d;
 
+		/* A policy the layout leaves out is reported by KalixCitusLintTable if present. */
+		if (!KalixPolicyInLayout(def, shards, &want_permissive))
+			continue;
 		namestrcpy(&name, def->name);
 		values[0] = ObjectIdGetDatum(relid);
 		values[1] = NameGetDatum(&name);
@@ -111,10 +121,10 @@ CheckPolicies(LintFindings *findings, Oid relid, bool inherited)
 		if (cmd != def->cmd)
 			AddDifference(&diff, "FOR %s instead of FOR %s",
 						  KalixPolicyCommand(cmd), KalixPolicyCommand(def->cmd));
-		if (permissive != def->permissive)
+		if (permissive != want_permissive)
 			AddDifference(&diff, "AS %s instead of AS %s",
 						  permissive ? "PERMISSIVE" : "RESTRICTIVE",
-						  def->permissive ? "PERMISSIVE" : "RESTRICTIVE");
+						  want_permissive ? "PERMISSIVE" : "RESTRICTIVE");
 		if (roles != NULL)
 			AddDifference(&diff, "TO %s instead of TO %s", roles, "PUBLIC");
 		if ((f_qual == NULL) != (qual == NULL) || (qual && strcmp(f_qual, qual) != 0))
@@ -128,6 +138,13 @@ CheckPolicies(LintFindings *findings, Oid relid, bool inherited)
 					   psprintf("policy %s differs from what kalix.enable_isolation creates: %s",
 								def->name, diff.data));
 	}
+}
+
+/* Records one finding of citus.c. */
+static void
+ReportCitus(const char *object, const char *problem, void *arg)
+{
+	AddFinding((LintFindings *) arg, object, problem);
 }
 
 /* Records one constraint that leaves out the account column. */
@@ -339,8 +356,10 @@ kalix_lint(PG_FUNCTION_ARGS)
 		findings.table = tables[i];
 		findings.column = columns[i];
 		CheckPolicies(&findings, relids[i], inherited[i]);
+		KalixCitusLintTable(relids[i], tables[i], ReportCitus, &findings);
 		KalixConstraintProblems(relids[i], columns[i], ReportConstraint, &findings);
 	}
+	KalixCitusLintNodes(ReportCitus, &findings);
 
 	values[0] = TextArray(findings.objects);
 	values[1] = TextArray(findings.problems);

@@ -49,6 +49,7 @@
 #include "utils/syscache.h"
 
 #include "kalix.h"
+#include "citus.h"
 
 /* The prepared statements of one reference trigger, by trigger OID. */
 typedef struct ReferencePlans
@@ -104,7 +105,9 @@ PlansFor(Oid tgoid, const char *table, const char *column, Oid type)
 												  , NULL
 #endif
 		);
-	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, false);
+	/* On Citus, this node's copy of the table: a shard's trigger reads no other node. */
+	Oid			relid = KalixCitusLocalTable(RangeVarGetRelid(makeRangeVarFromNameList(names),
+															  AccessShareLock, false));
 	ReferencePlans *plans;
 	bool		found;
 	char	   *qualified;

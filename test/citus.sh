@@ -48,6 +48,9 @@ bail() { echo "Bail out! $*"; exit 1; }
 # watchdog fires.
 cleanup() {
     [ -s "$work/watchdog.pid" ] && kill "$(cat "$work/watchdog.pid")" 2>/dev/null
+    # A failure shows the nodes' last errors.
+    [ "${failed:-0}" -eq 0 ] ||
+        grep -h -E 'ERROR|FATAL|PANIC|TRAP|terminated by signal' "$work"/n*.log 2>/dev/null | tail -40 | sed 's/^/# /'
     for p in $ports; do
         [ -f "$work/n$p/postmaster.pid" ] &&
             "${as_pg[@]}" "$bindir/pg_ctl" -D "$work/n$p" -m immediate -w -t 30 stop >/dev/null 2>&1
@@ -74,6 +77,7 @@ port = $p
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$work'
 shared_preload_libraries = 'citus'
+session_preload_libraries = 'kalix_accounts'
 wal_level = logical
 max_connections = 60
 fsync = off
@@ -192,73 +196,80 @@ is "$(echo "SELECT string_agg(path, ',' ORDER BY path) FROM kalix.account_tree;"
     "account_tree shows alice's three accounts with their paths"
 bobs=$(echo "SELECT kalix.create_account('Bob Dental');" | as_login "$bob")
 
-# --- an isolated table distributed by its account column ------------------
+# --- the set-up call: kalix.distribute_table --------------------------------
 # Ten notes in each of the four accounts.
 is "$(sql $coord <<SQL
 CREATE TABLE notes (account_id uuid NOT NULL, id bigint NOT NULL, body text NOT NULL,
                     PRIMARY KEY (account_id, id));
 SELECT kalix.enable_isolation('notes') \g /dev/null
-SELECT create_distributed_table('notes', 'account_id') \g /dev/null
+SELECT kalix.distribute_table('notes') \g /dev/null
 INSERT INTO notes SELECT a.id, g, 'note ' || g FROM kalix.accounts a, generate_series(1, 10) g;
 GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO $app;
 SELECT count(*) FROM notes;
 SQL
-)" 40 "enable_isolation, then create_distributed_table by the account column"
-
-# Which kalix policies of a placement are permissive, as "shard:policies".
-permissive_on_placements() {
-    sql $coord <<'SQL'
-SELECT count(*) FILTER (WHERE result <> '') FROM run_command_on_placements('notes', $$
-    SELECT coalesce(string_agg(polname, ',' ORDER BY polname), '') FROM pg_policy
-    WHERE polrelid = '%s'::regclass AND polname <> 'kalix_permit' AND polpermissive$$);
+)" 40 "kalix.distribute_table('notes') after enable_isolation"
+is "$(sql $coord <<'SQL'
+SELECT string_agg(c.relname || ':' || coalesce(p.partmethod::text, 'local'), ',' ORDER BY c.relname)
+FROM pg_class c LEFT JOIN pg_dist_partition p ON p.logicalrelid = c.oid
+WHERE c.relnamespace = 'kalix'::regnamespace AND c.relkind = 'r';
 SQL
-}
-is "$(permissive_on_placements)" 0 \
-    "the kalix_select/insert/update/delete policies are restrictive on all 32 placements" \
-    "Citus re-creates shard policies with CreatePolicyCommandForPolicy, which never emits AS RESTRICTIVE"
-is "$(echo "SELECT count(*) > 0 FROM kalix.lint() WHERE object = 'public.notes';" | sql $coord)" t \
-    "kalix.lint() reports the shards' permissive kalix policies" \
-    "lint checks the coordinator's shell table only, not run_command_on_placements"
+)" "account_npis:n,accounts:n,audit_log:n,invitation_tokens:n,invitations:n,isolated_tables:local,logins:n,memberships:n" \
+    "the kalix tables are reference tables, kalix.isolated_tables stays on the coordinator"
+is "$(echo "SELECT tbl::text FROM kalix.isolated_tables;" | sql $coord)" notes \
+    "kalix.isolated_tables on the coordinator still lists notes"
+is "$(sql $coord <<'SQL'
+SELECT count(*) FILTER (WHERE result = 'kalix_delete:t,kalix_insert:t,kalix_select:t,kalix_update:t'), count(*)
+FROM run_command_on_placements('notes', $$
+    SELECT string_agg(polname || ':' || left(polpermissive::text, 1), ',' ORDER BY polname) FROM pg_policy
+    WHERE polrelid = '%s'::regclass$$);
+SQL
+)" "32|32" "every placement has the four kalix policies, permissive, and no kalix_permit"
+is "$(echo "SELECT count(*) FROM kalix.lint() WHERE object = 'public.notes';" | sql $coord)" 0 \
+    "kalix.lint() finds nothing wrong with notes"
 
-# Counts through the coordinator as the application role; $1 sets the identity.
+# lint of the nodes: the SET grant on kalix.current_login is the coordinator's
+# alone until it is run on the workers too (Citus does not propagate it).
+is "$(echo "SELECT count(*) FROM kalix.lint() WHERE object = 'parameter kalix.current_login';" | sql $coord)" 2 \
+    "kalix.lint() reports both workers missing GRANT SET ON PARAMETER kalix.current_login"
+sql $coord >/dev/null <<SQL
+SELECT run_command_on_workers('GRANT SET ON PARAMETER kalix.current_login TO $app');
+SQL
+is "$(echo "SELECT count(*) FROM pg_parameter_acl WHERE parname = 'kalix.current_login';" | sql $worker1)" 1 \
+    "GRANT SET ON PARAMETER kalix.current_login, run on the workers with run_command_on_workers"
+is "$(echo "SELECT count(*) FROM kalix.lint() WHERE object = 'parameter kalix.current_login';" | sql $coord)" 0 \
+    "... and lint is content"
+
+# Counts through the coordinator as the application role, in a transaction
+# block; $1 sets the identity.
 count_as() {
     sql $coord $app <<SQL
 BEGIN;
-SET LOCAL citus.propagate_set_commands = 'local';
 $1
 SELECT count(*) FROM notes $2;
 COMMIT;
 SQL
 }
-is "$(count_as '' '')" 0 "nothing set: the application role sees no rows" \
-    "kalix_permit USING (true) ORs with the shards' permissive kalix policies: every row is visible"
+is "$(count_as '' '')" 0 "nothing set: the application role sees no rows on any shard"
 in_sunrise="SELECT set_config('kalix.current_login', '$alice', true) \\g /dev/null
 SET LOCAL kalix.current_account = '$sunrise';"
 is "$(count_as "$in_sunrise" "WHERE account_id = '$bobs'")" 0 \
-    "alice in Sunrise Clinic sees no rows of Bob Dental" "the shards' policies are permissive"
-is "$(count_as "$in_sunrise" '')" 10 "alice in Sunrise Clinic sees only its 10 rows" \
-    "the shards' policies are permissive"
-
-# The shards' policies made restrictive by hand, as the issue did.
-sql $coord >/dev/null <<'SQL'
-SELECT run_command_on_placements('notes', format($$DROP POLICY %s ON %%s$$, p)) FROM
-    unnest(ARRAY['kalix_select', 'kalix_insert', 'kalix_update', 'kalix_delete']) p;
-SELECT run_command_on_placements('notes', $$CREATE POLICY kalix_select ON %s AS RESTRICTIVE FOR SELECT
-    USING (account_id = kalix.current_account())$$);
-SELECT run_command_on_placements('notes', $$CREATE POLICY kalix_insert ON %s AS RESTRICTIVE FOR INSERT
-    WITH CHECK (account_id = kalix.current_account())$$);
-SELECT run_command_on_placements('notes', $$CREATE POLICY kalix_update ON %s AS RESTRICTIVE FOR UPDATE
-    USING (account_id = kalix.current_account()) WITH CHECK (account_id = kalix.current_account())$$);
-SELECT run_command_on_placements('notes', $$CREATE POLICY kalix_delete ON %s AS RESTRICTIVE FOR DELETE
-    USING (account_id = kalix.current_account())$$);
-SQL
-is "$(permissive_on_placements)" 0 "with the shards' policies made restrictive by hand ..."
-is "$(count_as '' '')" 0 "... nothing set: no rows"
+    "alice in Sunrise Clinic sees no rows of Bob Dental"
 is "$(count_as "$in_sunrise" "WHERE account_id = '$sunrise'")" 10 \
-    "... alice in Sunrise Clinic sees its 10 rows" \
-    "on the worker kalix.current_account() cannot check the account: the login set by set_config does not reach it, and its own kalix tables are empty"
-is "$(count_as "$in_sunrise" '')" 10 "... and no other rows" \
-    "on the worker kalix.current_account() cannot check the account: the login set by set_config does not reach it, and its own kalix tables are empty"
+    "alice in Sunrise Clinic sees its 10 rows (the worker's cache reads its copy of the kalix tables)"
+is "$(count_as "$in_sunrise" '')" 10 "... and no other rows of any shard"
+is "$(count_as "SELECT set_config('kalix.current_login', '$bob', true) \\g /dev/null
+SELECT kalix.switch_account('$bobs', true) \\g /dev/null" '')" 10 \
+    "bob in Bob Dental by switch_account(x, true) sees its 10 rows"
+is "$(count_as "$in_sunrise" "WHERE account_id = '$sunrise'" | head -1)" 10 \
+    "a worker session reused by another transaction still answers"
+is "$(sql $coord $app <<SQL
+BEGIN;
+$in_sunrise
+INSERT INTO notes VALUES ('$bobs', 99, 'planted');
+COMMIT;
+SQL
+)" 'ERROR:  new row violates row-level security policy for table "notes_'"$(echo "SELECT get_shard_id_for_distribution_column('notes', '$bobs')" | sql $coord)"'"' \
+    "alice in Sunrise Clinic cannot insert into Bob Dental's shard"
 
 # Bob Dental's shard moved to the other worker.
 placement_of_bobs() {
@@ -276,51 +287,127 @@ SQL
 )
 is "$moved|$(placement_of_bobs)" "|$((before == worker1 ? worker2 : worker1))" \
     "citus_move_shard_placement moves Bob Dental's shard to the other worker"
-is "$(permissive_on_placements)" 0 "after the move, the policies are restrictive on every placement" \
-    "the moved shard is re-created with permissive kalix policies"
-is "$(count_as '' '')" 0 "after the move, nothing set: no rows" \
-    "the moved shard's policies are permissive: Bob Dental's rows are visible"
+is "$(echo "SELECT count(*) FROM kalix.lint() WHERE object = 'public.notes';" | sql $coord)" 0 \
+    "after the move, lint finds the policies of every placement as they should be"
+is "$(count_as '' '')" 0 "after the move, nothing set: no rows"
+is "$(count_as "$in_sunrise" "WHERE account_id = '$bobs'")" 0 \
+    "after the move, alice in Sunrise Clinic sees no rows of Bob Dental's moved shard"
+is "$(count_as "SELECT set_config('kalix.current_login', '$bob', true) \\g /dev/null
+SET LOCAL kalix.current_account = '$bobs';" "WHERE account_id = '$bobs'")" 10 \
+    "after the move, bob sees Bob Dental's 10 rows on the moved shard"
 
-# --- the proposed fix: permissive-only kalix policies ---------------------
-# The same table with kalix_permit dropped and the kalix policies permissive:
-# nothing widens them, whatever Citus re-creates on the shards.
+# --- an inherited table as a reference table --------------------------------
+# A child sees its ancestors' rows: a reference table holds every account's
+# rows on every node, so each node answers from its own copy.
 is "$(sql $coord <<SQL
-CREATE TABLE notes_p (account_id uuid NOT NULL, id bigint NOT NULL, body text NOT NULL,
-                      PRIMARY KEY (account_id, id));
-SELECT kalix.enable_isolation('notes_p') \g /dev/null
-DROP POLICY kalix_permit ON notes_p;
-DROP POLICY kalix_select ON notes_p;
-DROP POLICY kalix_insert ON notes_p;
-DROP POLICY kalix_update ON notes_p;
-DROP POLICY kalix_delete ON notes_p;
-CREATE POLICY kalix_select ON notes_p FOR SELECT USING (account_id = kalix.current_account());
-CREATE POLICY kalix_insert ON notes_p FOR INSERT WITH CHECK (account_id = kalix.current_account());
-CREATE POLICY kalix_update ON notes_p FOR UPDATE USING (account_id = kalix.current_account())
-    WITH CHECK (account_id = kalix.current_account());
-CREATE POLICY kalix_delete ON notes_p FOR DELETE USING (account_id = kalix.current_account());
-SELECT create_distributed_table('notes_p', 'account_id') \g /dev/null
-INSERT INTO notes_p SELECT account_id, id, body FROM notes;
-GRANT SELECT ON notes_p TO $app;
-SELECT citus_move_shard_placement(s.shardid, p.nodename, p.nodeport, '127.0.0.1',
-                                  CASE p.nodeport WHEN $worker1 THEN $worker2 ELSE $worker1 END,
-                                  shard_transfer_mode => 'block_writes')
-FROM (SELECT get_shard_id_for_distribution_column('notes_p', '$bobs') AS shardid) s
-JOIN pg_dist_shard_placement p USING (shardid) \g /dev/null
+CREATE TABLE price_lists (account_id uuid NOT NULL, id int NOT NULL, PRIMARY KEY (account_id, id));
+SELECT kalix.enable_isolation('price_lists', 'account_id', inherited => true) \g /dev/null
+SELECT kalix.distribute_table('price_lists', reference => true) \g /dev/null
+INSERT INTO price_lists SELECT id, 1 FROM kalix.accounts;
+GRANT SELECT ON price_lists TO $app;
+SELECT count(*) FROM kalix.lint() WHERE object = 'public.price_lists';
 SQL
-)" "" "permissive-only kalix policies on a distributed table, one shard moved"
-is "$(sql $coord $app <<'SQL'
-SELECT count(*) FROM notes_p;
-SQL
-)" 0 "permissive-only: nothing set, no rows on any shard, also the moved one"
+)" 0 "distribute_table(reference => true) of an inherited table: lint is content"
 is "$(sql $coord $app <<SQL
 BEGIN;
-SET LOCAL citus.propagate_set_commands = 'local';
-$in_sunrise
-SELECT count(*) FROM notes_p WHERE account_id = '$bobs';
+SELECT set_config('kalix.current_login', '$alice', true) \g /dev/null
+SET LOCAL kalix.current_account = '$downtown';
+SELECT count(*), count(*) FILTER (WHERE account_id IN ('$downtown', '$west', '$sunrise')) FROM price_lists;
 COMMIT;
 SQL
-)" 0 "permissive-only: alice in Sunrise Clinic sees no rows of Bob Dental's moved shard" \
-    "on the worker kalix.current_account() cannot check the account: the login set by set_config does not reach it, and its own kalix tables are empty"
+)" "3|3" "alice in Downtown sees the price lists of Downtown, West Region and Sunrise Clinic only"
+is "$(echo "SELECT count(*) FROM price_lists;" | sql $coord $app)" 0 \
+    "nothing set: no price lists"
+
+# --- the flows with the kalix tables as reference tables ------------------
+carol=$(echo "SELECT kalix.create_login('carol@example.com');" | sql $coord)
+is "$(is_uuid "$carol")" uuid "create_login with the kalix tables as reference tables"
+is "$(echo "SELECT kalix.add_member('$sunrise', '$carol', 'member') \\g /dev/null
+SELECT role FROM kalix.memberships WHERE account_id = '$sunrise' AND login_id = '$carol';" | as_login "$alice")" member \
+    "add_member: carol becomes a member of Sunrise Clinic"
+carol_sees="SELECT set_config('kalix.current_login', '$carol', true) \\g /dev/null
+SET LOCAL kalix.current_account = '$sunrise';"
+is "$(count_as "$carol_sees" "WHERE account_id = '$sunrise'")" 10 \
+    "carol's first query in Sunrise Clinic: the workers' caches see her new membership"
+sunrise_port=$(echo "SELECT nodeport FROM pg_dist_shard_placement
+                     WHERE shardid = get_shard_id_for_distribution_column('notes', '$sunrise');" | sql $coord)
+# carol's transaction reads Sunrise Clinic through a worker's backend, alice
+# removes her (another session, committed), and carol's next statement in the
+# same transaction asks the same worker backend again.
+is "$(sql $coord $app <<SQL
+BEGIN;
+$carol_sees
+SELECT count(*) FROM notes WHERE account_id = '$sunrise';
+\\! psql -X -q -h '$work' -p $coord -U $app -d $db -c "BEGIN; SELECT set_config('kalix.current_login', '$alice', true); SELECT kalix.remove_member('$sunrise', '$carol'); COMMIT;" >/dev/null
+SELECT count(*) FROM notes WHERE account_id = '$sunrise';
+COMMIT;
+SQL
+)" "ERROR:  failure on connection marked as essential: 127.0.0.1:$sunrise_port" \
+    "remove_member committed on the coordinator: carol's next statement in Sunrise Clinic fails ..."
+is "$(grep -c "ERROR:  permission denied for account \"$sunrise\"" "$work/n$sunrise_port.log")" 1 \
+    "... because the worker holding its shard refused it: its cache saw the membership go"
+# A login whose db_role is the connecting role: no kalix.current_login to
+# tell, and no GRANT SET on it needed.
+dana=$(sql $coord <<'SQL'
+SET client_min_messages = warning;
+CREATE ROLE kalix_citus_dana LOGIN;
+GRANT SELECT ON notes TO kalix_citus_dana;
+SELECT kalix.create_login('dana@example.com', db_role => 'kalix_citus_dana');
+SQL
+)
+echo "SELECT kalix.add_member('$sunrise', '$dana', 'member');" | as_login "$alice" >/dev/null
+is "$(sql $coord kalix_citus_dana <<SQL
+BEGIN;
+SET LOCAL kalix.current_account = '$sunrise';
+SELECT count(*) FROM notes WHERE account_id = '$sunrise';
+COMMIT;
+SQL
+)" 10 "dana, a login by db_role, sees Sunrise Clinic's 10 rows on the shard"
+newco=$(echo "SELECT kalix.create_account('Newco');" | as_login "$alice")
+is "$(is_uuid "$newco")" uuid "create_account with the kalix tables as reference tables"
+is "$(echo "SELECT count(*) FROM kalix.account_tree;" | as_login "$alice")" 4 \
+    "account_tree shows alice's four accounts"
+is "$(echo "SELECT count(*) FROM kalix.memberships_$(echo "SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'kalix.memberships'::regclass" | sql $coord);" | sql $worker2)" \
+    "$(echo "SELECT count(*) FROM kalix.memberships;" | sql $coord)" \
+    "the worker's copy of kalix.memberships has every membership"
+
+# --- a table distributed by hand, without kalix.distribute_table ----------
+# Citus re-creates the restrictive kalix policies as permissive on the
+# shards, where kalix_permit then ORs with them: lint says so.
+is "$(sql $coord <<SQL
+CREATE TABLE notes_h (account_id uuid NOT NULL, id bigint NOT NULL, PRIMARY KEY (account_id, id));
+SELECT kalix.enable_isolation('notes_h') \g /dev/null
+SELECT create_distributed_table('notes_h', 'account_id') \g /dev/null
+SELECT count(*) FILTER (WHERE problem LIKE 'the policies of shard % differ from the table''s%'),
+       count(*) FILTER (WHERE problem LIKE 'permissive policy kalix_permit widens%'),
+       count(*) FILTER (WHERE problem LIKE 'policy kalix_select differs%AS RESTRICTIVE instead of AS PERMISSIVE%')
+FROM kalix.lint() WHERE object = 'public.notes_h';
+SQL
+)" "32|1|1" "lint reports a table distributed by hand: every placement, kalix_permit, the restrictive policies"
+is "$(sql $coord <<SQL
+CREATE TABLE notes_e (account_id uuid NOT NULL, id bigint NOT NULL, PRIMARY KEY (account_id, id));
+SELECT create_distributed_table('notes_e', 'account_id') \g /dev/null
+SELECT kalix.enable_isolation('notes_e') \g /dev/null
+SELECT count(*) FROM kalix.lint() WHERE object = 'public.notes_e';
+SQL
+)" 0 "enable_isolation of a table already distributed creates the permissive-only policies"
+is "$(sql $coord <<'SQL'
+CREATE POLICY mine ON notes FOR SELECT USING (true);
+SELECT problem FROM kalix.lint() WHERE object = 'public.notes';
+DROP POLICY mine ON notes;
+SQL
+)" "permissive policy mine widens the kalix policies, which are permissive on a table with Citus shards: it admits rows of other accounts" \
+    "lint reports a permissive policy of one's own on a distributed isolated table"
+
+# --- errors of kalix.distribute_table --------------------------------------
+is "$(echo "SELECT kalix.distribute_table('notes');" | sql $coord)" \
+    'ERROR:  table "public.notes" is already a Citus table' "distribute_table of a distributed table"
+is "$(echo "CREATE TABLE loose (account_id uuid); SELECT kalix.distribute_table('loose');" | sql $coord)" \
+    'ERROR:  table "public.loose" is not isolated' "distribute_table of a table that is not isolated"
+is "$(echo "SELECT kalix.distribute_table('kalix_citus_x');" | sql $worker1)" \
+    'ERROR:  relation "kalix_citus_x" does not exist' "distribute_table of no table"
+is "$(echo "CREATE TABLE w (account_id uuid PRIMARY KEY); SELECT kalix.distribute_table('w');" | sql $worker1)" \
+    'ERROR:  kalix.distribute_table() must run on the Citus coordinator' "distribute_table on a worker"
 
 # --- the identity modes, as the shards see them ---------------------------
 # A distributed table without policies: its target list is evaluated on the
@@ -331,38 +418,49 @@ SELECT create_distributed_table('probe', 'account_id');
 INSERT INTO probe VALUES ('$sunrise');
 GRANT SELECT ON probe TO $app;
 SQL
-# What the shard sees of (login, account) when $1 sets the identity.
+# What the shard sees of (login, account, kalix.current_account()) when $1
+# sets the identity.
 shard_sees() {
     sql $coord $app <<SQL
 BEGIN;
-SET LOCAL citus.propagate_set_commands = 'local';
 $1
 SELECT coalesce(current_setting('kalix.current_login', true), '') = '$alice',
        coalesce(current_setting('kalix.current_account', true), '') = '$sunrise',
-       inet_server_port() <> $coord
+       inet_server_port() <> $coord,
+       kalix.current_account() IS NOT DISTINCT FROM '$sunrise'
 FROM probe WHERE account_id = '$sunrise';
 COMMIT;
 SQL
 }
 login_by_config="SELECT set_config('kalix.current_login', '$alice', true) \\g /dev/null"
 is "$(shard_sees "$login_by_config
-SET LOCAL kalix.current_account = '$sunrise';" | cut -d'|' -f2,3)" "t|t" \
-    "SET LOCAL kalix.current_account reaches the shard (citus.propagate_set_commands = 'local')"
+SET LOCAL kalix.current_account = '$sunrise';")" "t|t|t|t" \
+    "SET LOCAL kalix.current_account reaches the shard"
 is "$(shard_sees "$login_by_config
-SET LOCAL kalix.current_account = '$sunrise';" | cut -d'|' -f1)" t \
-    "set_config('kalix.current_login', ..., true) reaches the shard" \
-    "Citus propagates SET LOCAL only, not set_config"
+SELECT set_config('kalix.current_account', '$sunrise', true) \\g /dev/null")" "t|t|t|t" \
+    "set_config('kalix.current_login' and 'kalix.current_account', ..., true) reach the shard"
 is "$(shard_sees "$login_by_config
-SELECT set_config('kalix.current_account', '$sunrise', true) \\g /dev/null" | cut -d'|' -f2)" t \
-    "set_config('kalix.current_account', ..., true) reaches the shard" \
-    "Citus propagates SET LOCAL only, not set_config"
+SELECT kalix.switch_account('$sunrise', true) \\g /dev/null")" "t|t|t|t" \
+    "switch_account(x, true) reaches the shard"
 is "$(shard_sees "$login_by_config
-SELECT kalix.switch_account('$sunrise', true) \\g /dev/null" | cut -d'|' -f2)" t \
-    "switch_account(x, true) reaches the shard" \
-    "switch_account sets the account with set_config, which Citus does not propagate"
-is "$(echo "SELECT count(*) FROM pg_parameter_acl WHERE parname = 'kalix.current_login';" | sql $worker1)" 1 \
-    "GRANT SET ON PARAMETER kalix.current_login reaches the workers" \
-    "Citus does not propagate GRANT SET ON PARAMETER"
+SELECT count(*) FROM probe \\g /dev/null
+SELECT kalix.switch_account('$sunrise', true) \\g /dev/null")" "t|t|t|t" \
+    "switch_account(x, true) after the worker connections are open reaches the shard"
+is "$(sql $coord $app <<SQL
+SET kalix.current_login = '$alice';
+SET kalix.current_account = '$sunrise';
+BEGIN;
+SELECT kalix.current_account() IS NOT DISTINCT FROM '$sunrise' FROM probe WHERE account_id = '$sunrise';
+COMMIT;
+SQL
+)" t "a session-level SET reaches the shard inside a transaction block"
+is "$(shard_sees '')" "f|f|t|f" "nothing set: the shard sees no identity"
+is "$(sql $coord $app <<SQL
+SET kalix.current_login = '$alice';
+SET kalix.current_account = '$sunrise';
+SELECT count(*) FROM notes WHERE account_id = '$sunrise';
+SQL
+)" 0 "outside a transaction block Citus tells the shards nothing: they fail closed, no rows"
 
 # --- shard pruning --------------------------------------------------------
 # The number of tasks of the plan of a query of alice in Sunrise Clinic.
@@ -376,25 +474,64 @@ SQL
 }
 is "$(tasks "WHERE account_id = '$sunrise'")" 1 "EXPLAIN of a query naming its account: one task"
 is "$(tasks '')" 1 "EXPLAIN of a query relying on the policies alone: one task" \
-    "kalix.current_account() never prunes shards (Citus #7415)"
+    "kalix.current_account() never prunes shards (Citus #7415): name the account in hot queries"
 
-# --- the kalix tables as reference tables: the blockers ------------------
-# $1 the table, $2 the settings; prints the error, or nothing.
-reference() {
-    sql $coord <<SQL
-SET client_min_messages = warning;
-$2
-SELECT create_reference_table('$1') \g /dev/null
-SQL
+# --- figures (KALIX_CITUS_BENCH=seconds): pgbench on the coordinator ------
+# Printed as TAP comments; docs/citus.md records them.  Each transaction sets
+# the identity as an application does: BEGIN, the login by set_config, the
+# account by SET LOCAL, the statement, COMMIT.
+bench() {
+    printf '%s\n' "$2" >"$work/$1.sql"
+    "$bindir/pgbench" -n -M prepared -h "$work" -p $coord -U "${4:-$app}" -c "${3:-1}" -j "${3:-1}" \
+        -T "$KALIX_CITUS_BENCH" -f "$work/$1.sql" $db 2>&1 |
+        sed -n 's/^tps = \([0-9.]*\).*/\1/p' | cut -d. -f1
 }
-is "$(reference kalix.logins '')" "" "create_reference_table('kalix.logins')" \
-    "the cache triggers: ERROR:  cannot distribute relation \"logins\" because it has triggers"
-unsafe='SET citus.enable_unsafe_triggers = on;'
-is "$(reference kalix.logins "$unsafe")" "" "... with citus.enable_unsafe_triggers (the logins policy has no subquery)"
-is "$(reference kalix.accounts "$unsafe")" "" "create_reference_table('kalix.accounts')" \
-    "the foreign-key graph of the kalix tables makes Citus convert the connected tables (docs/citus.md)"
-is "$(reference kalix.memberships "$unsafe")" "" "create_reference_table('kalix.memberships')" \
-    "the foreign-key graph of the kalix tables makes Citus convert the connected tables (docs/citus.md)"
+if [ -n "${KALIX_CITUS_BENCH:-}" ]; then
+    sql $coord >/dev/null <<SQL
+CREATE TABLE plain (account_id uuid NOT NULL, id bigint NOT NULL, body text NOT NULL,
+                    PRIMARY KEY (account_id, id));
+SELECT create_distributed_table('plain', 'account_id');
+INSERT INTO plain SELECT account_id, id, body FROM notes;
+INSERT INTO notes SELECT a.id, g, 'note ' || g FROM kalix.accounts a, generate_series(11, 1000) g;
+INSERT INTO plain SELECT a.id, g, 'note ' || g FROM kalix.accounts a, generate_series(11, 1000) g;
+GRANT SELECT ON plain TO $app;
+SQL
+    ident="BEGIN;
+SELECT set_config('kalix.current_login', '$alice', true);
+SET LOCAL kalix.current_account = '$sunrise';"
+    point='\set i random(1, 1000)'
+    hand=$(bench hand "$point
+$ident
+SELECT body FROM plain WHERE account_id = '$sunrise' AND id = :i;
+COMMIT;")
+    named=$(bench named "$point
+$ident
+SELECT body FROM notes WHERE account_id = '$sunrise' AND id = :i;
+COMMIT;")
+    alone=$(bench alone "$point
+$ident
+SELECT body FROM notes WHERE id = :i;
+COMMIT;")
+    echo "# bench: point read, hand-written WHERE on a table without RLS: $hand tps"
+    echo "# bench: point read naming its account, kalix policies: $named tps ($(awk "BEGIN { printf \"%.2f\", $named / $hand }")x)"
+    echo "# bench: point read by the policies alone (32 tasks): $alone tps ($(awk "BEGIN { printf \"%.2f\", $alone / $hand }")x)"
+    # Team changes: each client adds and removes its own login in its own account.
+    sql $coord >/dev/null <<SQL
+CREATE TABLE bench_pairs (client int PRIMARY KEY, account uuid, login uuid);
+SELECT set_config('kalix.current_login', '$alice', false);
+INSERT INTO bench_pairs
+SELECT c, kalix.create_account('Bench ' || c), kalix.create_login('bench' || c || '@example.com')
+FROM generate_series(0, 3) c;
+GRANT SELECT ON bench_pairs TO $app;
+SQL
+    team="BEGIN;
+SELECT set_config('kalix.current_login', '$alice', true);
+SELECT kalix.add_member(account, login, 'member') FROM bench_pairs WHERE client = :client_id;
+SELECT kalix.remove_member(account, login) FROM bench_pairs WHERE client = :client_id;
+COMMIT;"
+    echo "# bench: team change (add_member + remove_member), 1 client: $(bench team1 "$team" 1) tps"
+    echo "# bench: team change (add_member + remove_member), 4 clients, 4 accounts: $(bench team4 "$team" 4) tps"
+fi
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

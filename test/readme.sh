@@ -9,8 +9,8 @@
 #     block cannot run here.
 #   - A "<!-- excerpt FILE -->" block (Python, JavaScript) is a piece of FILE:
 #     its lines appear there in the same order ("..." skips).
-#   - The Reference's error table is the catalogue of expected/errors.out
-#     (sql/errors.sql raises each condition once), row for row.
+#   - The Reference's error table is src/errors.c's catalogue: every message
+#     there, and expected/errors.out's rows (sql/errors.sql) exactly.
 #   - Every kalix function not commented as internal is in the Reference.
 #   - The README names no SPEC file (it does not ship).
 #   - examples/demo.sql, what `make demo` runs, runs with ON_ERROR_STOP.
@@ -240,10 +240,24 @@ for l in (section.group(1) if section else "").split("\n"):
         table.add(tuple(cells[1:5]))
 for r in sorted(rows - table):
     print("missing from README.md: " + " | ".join(r))
+# The conditions errors.out does not show: each part matches src/errors.c's
+# format strings ("%s" for any text), and every message there is in the table.
+source = open("src/errors.c", encoding="utf-8").read()
+def formats(call):
+    found = re.findall(call + r'\("((?:[^"\\]|\\.)*)"', source)
+    return [re.compile("^" + ".*".join(re.escape(p.replace('\\"', '"')) for p in re.split(r"%[a-z]+", f)) + "$")
+            for f in found]
+known = {"msg": formats("errmsg"), "detail": formats("errdetail"), "hint": formats("errhint")}
+plain = lambda t: t.replace("…", "x")
 for r in sorted(table - rows):
-    print("not in expected/errors.out: " + " | ".join(r))
+    for part, text in zip(("msg", "detail", "hint"), r[1:]):
+        if text and not any(k.match(plain(text)) for k in known[part]):
+            print(f"not in expected/errors.out, and its {part} is not in src/errors.c: " + " | ".join(r))
+for k in known["msg"]:
+    if not any(k.match(plain(r[1])) for r in table):
+        print("a message of src/errors.c missing from README.md: " + k.pattern)
 PY
-[ ! -s "$work/catalogue" ]; check $? "the Reference's error table is expected/errors.out's catalogue" "$work/catalogue"
+[ ! -s "$work/catalogue" ]; check $? "the Reference's error table is src/errors.c's catalogue (expected/errors.out's rows exactly)" "$work/catalogue"
 
 psql -X -At -d "$db" -c "SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'kalix'::regnamespace
     AND coalesce(obj_description(p.oid, 'pg_proc'), '') NOT LIKE 'internal: %' ORDER BY 1" >"$work/functions" 2>&1

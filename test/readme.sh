@@ -23,7 +23,7 @@ db=kalix_readme
 demo_db=kalix_readme_demo
 work=$(mktemp -d)
 # The roles README.md's snippets and examples/demo.sql create.
-roles="app ben rivera sam"
+roles=$(grep -ohE '^CREATE ROLE [a-z_]+' README.md examples/demo.sql | awk '{print $3}' | sort -u | tr '\n' ' ')
 
 drop_all() {
     psql -X -q -d postgres >/dev/null 2>&1 <<SQL

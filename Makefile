@@ -84,7 +84,8 @@ deps:
 test: deps
 	pg_virtualenv $${PGVERSION:+-v $$PGVERSION} -t scripts/run-tests.sh
 
-# The seed's flows, walked through in psql in a throwaway cluster.
+# The product's flows (examples/demo.sql) walked through in psql in a throwaway
+# cluster; errors print with their DETAIL and HINT.
 demo: deps
 	pg_virtualenv $${PGVERSION:+-v $$PGVERSION} -t scripts/run-demo.sh
 

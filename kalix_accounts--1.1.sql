@@ -147,10 +147,10 @@ SELECT pg_catalog.pg_extension_config_dump('kalix.audit_log_id_seq', '');
 -- the foreign key it replaces; the errors are that foreign key's.
 CREATE FUNCTION kalix.reference_check() RETURNS trigger
     LANGUAGE C AS 'MODULE_PATHNAME', 'kalix_reference_check';
-COMMENT ON FUNCTION kalix.reference_check() IS 'constraint trigger (column, referenced table, referenced column): the row''s key exists in the referenced table';
+COMMENT ON FUNCTION kalix.reference_check() IS 'internal: constraint trigger (column, referenced table, referenced column): the row''s key exists in the referenced table';
 CREATE FUNCTION kalix.reference_keep() RETURNS trigger
     LANGUAGE C AS 'MODULE_PATHNAME', 'kalix_reference_keep';
-COMMENT ON FUNCTION kalix.reference_keep() IS 'trigger (column, referencing table, referencing column, constraint): a referenced key is not deleted, changed or truncated away';
+COMMENT ON FUNCTION kalix.reference_keep() IS 'internal: trigger (column, referencing table, referencing column, constraint): a referenced key is not deleted, changed or truncated away';
 -- Only the extension's own triggers use them (they read as the table's owner).
 REVOKE EXECUTE ON FUNCTION kalix.reference_check(), kalix.reference_keep() FROM PUBLIC;
 
@@ -199,7 +199,7 @@ CREATE TRIGGER memberships_login_id_fkey_truncate
 
 CREATE FUNCTION kalix.cache_invalidate() RETURNS trigger
     LANGUAGE C AS 'MODULE_PATHNAME', 'kalix_cache_invalidate';
-COMMENT ON FUNCTION kalix.cache_invalidate() IS 'row trigger: invalidates in every backend''s kalix cache, at commit, the keys a row names (statement trigger: the whole cache)';
+COMMENT ON FUNCTION kalix.cache_invalidate() IS 'internal: row trigger: invalidates in every backend''s kalix cache, at commit, the keys a row names (statement trigger: the whole cache)';
 
 CREATE TRIGGER logins_cache_invalidate
     AFTER INSERT OR UPDATE OF id, db_role OR DELETE ON kalix.logins
@@ -242,7 +242,7 @@ COMMENT ON FUNCTION kalix.current_account_role() IS 'the current login''s role i
 CREATE FUNCTION kalix.member_role(account uuid) RETURNS kalix.account_role
     LANGUAGE C STABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'kalix_member_role';
-COMMENT ON FUNCTION kalix.member_role(uuid) IS 'the current login''s role in an account, NULL when not a member';
+COMMENT ON FUNCTION kalix.member_role(uuid) IS 'internal: the current login''s role in an account, NULL when not a member';
 
 CREATE FUNCTION kalix.switch_account(account uuid, is_local boolean DEFAULT false) RETURNS uuid
     LANGUAGE C VOLATILE PARALLEL UNSAFE
@@ -261,17 +261,17 @@ COMMENT ON FUNCTION kalix.act_as(uuid, uuid) IS 'for this transaction only: the 
 CREATE FUNCTION kalix.member_accounts() RETURNS uuid[]
     LANGUAGE C STABLE PARALLEL SAFE COST 1000
     AS 'MODULE_PATHNAME', 'kalix_member_accounts';
-COMMENT ON FUNCTION kalix.member_accounts() IS 'the accounts the current login is a member of, archived ones too; ''{}'' without a login';
+COMMENT ON FUNCTION kalix.member_accounts() IS 'internal: the accounts the current login is a member of, archived ones too; ''{}'' without a login';
 
 CREATE FUNCTION kalix.admin_accounts() RETURNS uuid[]
     LANGUAGE C STABLE PARALLEL SAFE COST 1000
     AS 'MODULE_PATHNAME', 'kalix_admin_accounts';
-COMMENT ON FUNCTION kalix.admin_accounts() IS 'the accounts where the current login is an admin or owner; ''{}'' without a login';
+COMMENT ON FUNCTION kalix.admin_accounts() IS 'internal: the accounts where the current login is an admin or owner; ''{}'' without a login';
 
 CREATE FUNCTION kalix.team_logins() RETURNS uuid[]
     LANGUAGE C STABLE PARALLEL SAFE COST 1000
     AS 'MODULE_PATHNAME', 'kalix_team_logins';
-COMMENT ON FUNCTION kalix.team_logins() IS 'the current login and every login it shares an account with; ''{}'' without a login';
+COMMENT ON FUNCTION kalix.team_logins() IS 'internal: the current login and every login it shares an account with; ''{}'' without a login';
 
 ------------------------------------------------------------------------------
 -- Row-level security of the extension's own tables
@@ -335,7 +335,7 @@ COMMENT ON FUNCTION kalix.create_account(text, boolean, boolean) IS 'creates an 
 CREATE FUNCTION kalix.write_account() RETURNS uuid
     LANGUAGE C STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'kalix_write_account';
-COMMENT ON FUNCTION kalix.write_account() IS 'the current account, for the write check of isolated tables; raises "no current account" when none';
+COMMENT ON FUNCTION kalix.write_account() IS 'internal: the current account, for the write check of isolated tables; raises "no current account" when none';
 
 -- The policies are defined once, in C (src/isolation.c), which creates them;
 -- lint() checks the catalog against the same definitions.
@@ -358,7 +358,7 @@ CREATE FUNCTION kalix.forget_dropped_tables() RETURNS event_trigger
 LANGUAGE C SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'kalix_forget_dropped_tables';
-COMMENT ON FUNCTION kalix.forget_dropped_tables() IS 'event trigger: unregisters dropped isolated tables';
+COMMENT ON FUNCTION kalix.forget_dropped_tables() IS 'internal: event trigger: unregisters dropped isolated tables';
 CREATE EVENT TRIGGER kalix_forget_dropped_tables ON sql_drop
     EXECUTE FUNCTION kalix.forget_dropped_tables();
 
@@ -367,7 +367,7 @@ CREATE FUNCTION kalix.isolate_new_partitions() RETURNS event_trigger
 LANGUAGE C SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'kalix_isolate_new_partitions';
-COMMENT ON FUNCTION kalix.isolate_new_partitions() IS 'event trigger: isolates new and attached partitions of isolated tables';
+COMMENT ON FUNCTION kalix.isolate_new_partitions() IS 'internal: event trigger: isolates new and attached partitions of isolated tables';
 CREATE EVENT TRIGGER kalix_isolate_new_partitions ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION kalix.isolate_new_partitions();
@@ -382,7 +382,7 @@ CREATE EVENT TRIGGER kalix_isolate_new_partitions ON ddl_command_end
 CREATE FUNCTION kalix.guard_isolation_ddl() RETURNS event_trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'kalix_guard_isolation_ddl';
-COMMENT ON FUNCTION kalix.guard_isolation_ddl() IS 'event trigger: refuses policy and row-level security changes on isolated tables outside kalix.enable_isolation and kalix.disable_isolation';
+COMMENT ON FUNCTION kalix.guard_isolation_ddl() IS 'internal: event trigger: refuses policy and row-level security changes on isolated tables outside kalix.enable_isolation and kalix.disable_isolation';
 CREATE EVENT TRIGGER kalix_guard_isolation_ddl ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY')
     EXECUTE FUNCTION kalix.guard_isolation_ddl();
@@ -743,3 +743,69 @@ LANGUAGE C STABLE SECURITY DEFINER ROWS 10
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'kalix_billing_summary';
 COMMENT ON FUNCTION kalix.billing_summary(uuid) IS 'every account billed to the payer (default: the current account''s) with its member and NPI counts; admin of the payer';
+
+------------------------------------------------------------------------------
+-- Comments on the members that had none: every column, the sequence and the
+-- event triggers, so \d+ and \dd describe the whole extension (test/comments.sh
+-- fails on a member without one).  The same block ends kalix_accounts--1.1.sql
+-- and kalix_accounts--1.0--1.1.sql (test/upgrade.sh compares the comments).
+
+COMMENT ON COLUMN kalix.logins.id IS 'the login''s id: the value of kalix.current_login and of kalix.current_login()';
+COMMENT ON COLUMN kalix.logins.email IS 'trimmed, with one @; unique regardless of case';
+COMMENT ON COLUMN kalix.logins.display_name IS 'the name shown for the person, NULL when not given';
+COMMENT ON COLUMN kalix.logins.created_at IS 'when kalix.create_login() created the login';
+
+COMMENT ON COLUMN kalix.accounts.id IS 'the account''s id: the value of kalix.current_account';
+COMMENT ON COLUMN kalix.accounts.name IS 'trimmed, 1 to 200 characters';
+COMMENT ON COLUMN kalix.accounts.parent_id IS 'the parent account, NULL for an independent account (a payer)';
+COMMENT ON COLUMN kalix.accounts.settings IS 'the account''s own settings, a JSON object; never inherited';
+COMMENT ON COLUMN kalix.accounts.branding IS 'the account''s own branding, a JSON object; never inherited';
+COMMENT ON COLUMN kalix.accounts.created_at IS 'when the account was created';
+COMMENT ON COLUMN kalix.accounts.created_by IS 'the login that created the account';
+COMMENT ON COLUMN kalix.accounts.archived_at IS 'when the account was archived, NULL while it is in use';
+
+COMMENT ON COLUMN kalix.memberships.account_id IS 'the account';
+COMMENT ON COLUMN kalix.memberships.login_id IS 'the login that belongs to it';
+COMMENT ON COLUMN kalix.memberships.role IS 'the login''s role in the account: member, admin or owner';
+COMMENT ON COLUMN kalix.memberships.created_at IS 'when the login became a member';
+
+COMMENT ON COLUMN kalix.isolated_tables.tbl IS 'the isolated table (partitions are listed too)';
+COMMENT ON COLUMN kalix.isolated_tables.account_column IS 'its uuid column compared with the current account';
+COMMENT ON COLUMN kalix.isolated_tables.inherited IS 'true when reads see the whole lineage (shared down the tree)';
+
+COMMENT ON SEQUENCE kalix.audit_log_id_seq IS 'ids of kalix.audit_log, in the order the changes were made';
+COMMENT ON COLUMN kalix.audit_log.id IS 'the row''s number, increasing in the order of the changes';
+COMMENT ON COLUMN kalix.audit_log.at IS 'when the change was made (clock time)';
+COMMENT ON COLUMN kalix.audit_log.login_id IS 'the login that made the change';
+COMMENT ON COLUMN kalix.audit_log.account_id IS 'the account changed';
+COMMENT ON COLUMN kalix.audit_log.action IS 'the name of the kalix function that made the change';
+COMMENT ON COLUMN kalix.audit_log.detail IS 'what changed, as a JSON object';
+
+COMMENT ON COLUMN kalix.account_npis.account_id IS 'the account that bills under the NPI';
+COMMENT ON COLUMN kalix.account_npis.npi IS 'the NPI';
+COMMENT ON COLUMN kalix.account_npis.label IS 'what the NPI is for (trimmed; NULL when empty)';
+COMMENT ON COLUMN kalix.account_npis.is_primary IS 'true for the account''s primary NPI; at most one per account';
+
+COMMENT ON COLUMN kalix.account_tree.account_id IS 'an unarchived account of the caller';
+COMMENT ON COLUMN kalix.account_tree.name IS 'its name';
+COMMENT ON COLUMN kalix.account_tree.parent_id IS 'its parent, NULL for a payer';
+COMMENT ON COLUMN kalix.account_tree.depth IS '0 for a payer, 1 for its children, ...';
+COMMENT ON COLUMN kalix.account_tree.path IS 'the names from the payer down, joined by " / "; "..." for an account the caller does not belong to';
+
+COMMENT ON COLUMN kalix.invitations.id IS 'the invitation''s id, for kalix.revoke_invitation()';
+COMMENT ON COLUMN kalix.invitations.account_id IS 'the account the invited person joins';
+COMMENT ON COLUMN kalix.invitations.email IS 'the email the accepting login must have (case does not matter)';
+COMMENT ON COLUMN kalix.invitations.role IS 'the role the invited person gets';
+COMMENT ON COLUMN kalix.invitations.invited_by IS 'the login that sent the invitation';
+COMMENT ON COLUMN kalix.invitations.created_at IS 'when the invitation was sent';
+COMMENT ON COLUMN kalix.invitations.expires_at IS 'after this the token no longer works';
+COMMENT ON COLUMN kalix.invitations.accepted_at IS 'when it was accepted, NULL while open';
+COMMENT ON COLUMN kalix.invitations.accepted_by IS 'the login that accepted it';
+COMMENT ON COLUMN kalix.invitations.revoked_at IS 'when it was revoked, NULL unless revoked';
+
+COMMENT ON COLUMN kalix.invitation_tokens.invitation_id IS 'the open invitation the token is for';
+COMMENT ON COLUMN kalix.invitation_tokens.token_hash IS 'the SHA-256 of the token (32 bytes); the token itself is never stored';
+
+COMMENT ON EVENT TRIGGER kalix_forget_dropped_tables IS 'internal: runs kalix.forget_dropped_tables() at sql_drop';
+COMMENT ON EVENT TRIGGER kalix_isolate_new_partitions IS 'internal: runs kalix.isolate_new_partitions() at ddl_command_end';
+COMMENT ON EVENT TRIGGER kalix_guard_isolation_ddl IS 'internal: runs kalix.guard_isolation_ddl() at ddl_command_start';

@@ -159,3 +159,21 @@ CREATE AGGREGATE max(npi) (
     SORTOP = >, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE max(npi) IS 'the largest NPI';
+
+-- Comments on the casts, operators and operator classes and families, so
+-- that every member of the extension has one (test/comments.sh).
+COMMENT ON CAST (text AS npi) IS 'explicit: validated text input ($1::npi)';
+COMMENT ON CAST (npi AS text) IS 'assignment: the 10 digits';
+COMMENT ON CAST (bigint AS npi) IS 'explicit: validated, 0 to 9999999999';
+COMMENT ON CAST (integer AS npi) IS 'explicit: validated, so that 1234567893::npi works';
+COMMENT ON CAST (npi AS bigint) IS 'assignment: the number, without leading zeros';
+COMMENT ON OPERATOR = (npi, npi) IS 'equal';
+COMMENT ON OPERATOR <> (npi, npi) IS 'not equal';
+COMMENT ON OPERATOR < (npi, npi) IS 'less than, in numeric order';
+COMMENT ON OPERATOR <= (npi, npi) IS 'less than or equal, in numeric order';
+COMMENT ON OPERATOR > (npi, npi) IS 'greater than, in numeric order';
+COMMENT ON OPERATOR >= (npi, npi) IS 'greater than or equal, in numeric order';
+COMMENT ON OPERATOR FAMILY npi_ops USING btree IS 'btree ordering of npi, in numeric order (int8''s)';
+COMMENT ON OPERATOR CLASS npi_ops USING btree IS 'default btree operator class of npi: indexes, ORDER BY, merge joins';
+COMMENT ON OPERATOR FAMILY npi_hash_ops USING hash IS 'hashing of npi (int8''s)';
+COMMENT ON OPERATOR CLASS npi_hash_ops USING hash IS 'default hash operator class of npi: hash indexes, hash joins and aggregation';

@@ -3,7 +3,9 @@
 -- their own here; an application would set kalix.current_login instead.
 
 \pset footer off
-\set VERBOSITY terse
+-- Errors print with their DETAIL and HINT: they say what to do next.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
 
 CREATE EXTENSION kalix_accounts CASCADE;
 

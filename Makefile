@@ -15,9 +15,10 @@ DATA = $(wildcard kalix_accounts--*.sql) kalix_accounts--1.0.control $(wildcard 
 PGFILEDESC = "kalix_accounts - multiple accounts and account isolation"
 DOCS = README.md CHANGELOG.md
 
-REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint
+REGRESS = fixture identity accounts isolation attacks attacks_identity attacks_rls team lint
 REGRESS += kalix_npi npi hierarchy isolation_attacks install errors team_lifecycle
 REGRESS += reference visibility
+REGRESS += leftovers
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 ISOLATION = revoke_membership revoke_recheck rollback_switch
 ISOLATION += team_copy_users team_remove_member team_last_owner

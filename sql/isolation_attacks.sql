@@ -172,7 +172,8 @@ RESET ROLE;
 
 DROP TABLE events, events_p2, iso_notes;
 DELETE FROM kalix.audit_log WHERE action IN ('enable_isolation', 'disable_isolation')
-    OR login_id IN (:'owner_login', :'tenant_login');
+    OR login_id IN (:'owner_login', :'tenant_login')
+    OR detail->>'login_id' IN (:'owner_login', :'tenant_login');
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'ad000000-%';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'ad000000-%';
 DELETE FROM kalix.logins WHERE id IN (:'owner_login', :'tenant_login');

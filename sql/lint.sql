@@ -242,7 +242,7 @@ DROP TABLE lint_notes, lint_visits;
 DROP ROLE lint_reader, lint_definer;
 DELETE FROM kalix.memberships WHERE login_id = :'tenant_login';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'ac000000-%';
-DELETE FROM kalix.audit_log WHERE login_id = :'tenant_login';
+DELETE FROM kalix.audit_log WHERE login_id = :'tenant_login' OR detail->>'login_id' = :'tenant_login';
 DELETE FROM kalix.logins WHERE id = :'tenant_login';
 DROP ROLE lint_tenant, lint_outsider;
 SELECT * FROM kalix.lint();

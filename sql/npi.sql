@@ -194,6 +194,9 @@ SELECT c.relname FROM pg_extension e, unnest(e.extconfig) AS t(oid) JOIN pg_clas
 WHERE e.extname = 'kalix_accounts' AND c.relname = 'account_npis';
 
 -- Clean up.
+DELETE FROM kalix.audit_log WHERE account_id IN (:'clinic', :'lab')
+    OR login_id IN (:'owner_login', :'admin_login', :'member_login', :'outsider_login')
+    OR detail->>'login_id' IN (:'owner_login', :'admin_login', :'member_login', :'outsider_login');
 DELETE FROM kalix.account_npis WHERE account_id IN (:'clinic', :'lab');
 DELETE FROM kalix.memberships WHERE account_id IN (:'clinic', :'lab');
 DELETE FROM kalix.accounts WHERE id IN (:'clinic', :'lab');

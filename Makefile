@@ -17,7 +17,7 @@ DOCS = README.md CHANGELOG.md
 
 REGRESS = fixture identity accounts isolation attacks attacks_identity attacks_rls team lint
 REGRESS += kalix_npi npi hierarchy isolation_attacks install errors team_lifecycle
-REGRESS += reference visibility
+REGRESS += reference visibility architecture
 REGRESS += leftovers
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 ISOLATION = revoke_membership revoke_recheck rollback_switch

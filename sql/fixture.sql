@@ -11,7 +11,10 @@
 CREATE ROLE fixture_alice LOGIN;
 CREATE ROLE fixture_bob LOGIN;
 CREATE ROLE fixture_carol LOGIN;
+CREATE ROLE fixture_dave LOGIN;
 CREATE ROLE fixture_mallory LOGIN;
+-- The owner of application tables, bound to a login or not as a file needs.
+CREATE ROLE fixture_owner LOGIN;
 -- A role bound to no login: it acts for nobody.
 CREATE ROLE fixture_nobody LOGIN;
 -- The application's role.  It has no privilege here: a file grants it

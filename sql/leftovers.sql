@@ -8,8 +8,8 @@
 
 -- Roles: the fixture's, and no other (the bootstrap superuser, whatever its
 -- name, and the predefined pg_* roles aside).
-SELECT rolname, rolcanlogin, rolsuper, rolcreaterole, rolinherit
-FROM pg_roles
+SELECT rolname, rolcanlogin, rolsuper, rolcreaterole, rolinherit, rolpassword IS NOT NULL AS has_password
+FROM pg_authid
 WHERE oid <> 10 AND rolname !~ '^pg_'
 ORDER BY rolname;
 -- No role is a member of another.
@@ -80,7 +80,8 @@ ORDER BY 1;
 DELETE FROM kalix.memberships WHERE account_id = '0f100000-0000-4000-8000-000000000001';
 DELETE FROM kalix.accounts WHERE id = '0f100000-0000-4000-8000-000000000001';
 DELETE FROM kalix.logins WHERE id = '0f000000-0000-4000-8000-000000000001';
-DROP ROLE fixture_alice, fixture_bob, fixture_carol, fixture_mallory, fixture_nobody, fixture_app;
+DROP ROLE fixture_alice, fixture_bob, fixture_carol, fixture_dave, fixture_mallory, fixture_owner,
+    fixture_nobody, fixture_app;
 SELECT count(*) AS roles_left FROM pg_roles WHERE oid <> 10 AND rolname !~ '^pg_';
 SELECT count(*) AS parameter_privileges_left FROM pg_parameter_acl;
 SELECT (SELECT count(*) FROM kalix.logins) AS logins_left,

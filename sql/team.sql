@@ -225,11 +225,11 @@ SELECT * FROM pg_temp.new_audit();
 --
 -- The audit trail: read by admins and owners through RLS, written by nobody
 --
-CREATE ROLE team_app;
-GRANT SET ON PARAMETER kalix.current_login TO team_app;
+-- The roles are the fixture's (sql/fixture.sql).
+GRANT SET ON PARAMETER kalix.current_login TO fixture_app;
 CREATE ROLE team_writer IN ROLE pg_write_all_data;
 RESET kalix.current_login;
-SET ROLE team_app;
+SET ROLE fixture_app;
 SET kalix.current_login = :admin;
 SELECT count(*) > 0 AS admin_reads_clinic_audit FROM kalix.audit_log WHERE account_id = :clinic;
 SET kalix.current_login = :member;
@@ -254,12 +254,12 @@ RESET ROLE;
 SELECT count(*) AS forged FROM kalix.audit_log WHERE action = 'forged';
 -- no grant beyond SELECT exists on the table
 SELECT grantee, privilege_type FROM information_schema.role_table_grants
-WHERE table_schema = 'kalix' AND table_name = 'audit_log' AND grantee <> 'postgres'
+WHERE table_schema = 'kalix' AND table_name = 'audit_log'
+  AND grantee <> pg_get_userbyid((SELECT relowner FROM pg_class WHERE oid = 'kalix.audit_log'::regclass))
 ORDER BY 1, 2;
 
 -- Clean up.
-REVOKE SET ON PARAMETER kalix.current_login FROM team_app;
-DROP ROLE team_app;
+REVOKE SET ON PARAMETER kalix.current_login FROM fixture_app;
 DROP ROLE team_writer;
 RESET kalix.current_login;
 DELETE FROM kalix.audit_log WHERE account_id::text LIKE 'acc00000-%' OR login_id::text LIKE 'feed0000-%';

@@ -17,6 +17,14 @@ SELECT m.roleid::regrole AS granted, m.member::regrole AS member
 FROM pg_auth_members m
 WHERE m.roleid::regrole::text !~ '^pg_'
 ORDER BY 1, 2;
+-- Nothing is owned by the fixture's roles or granted to them, in this
+-- database or cluster-wide, and no default privileges were set.
+SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object, d.deptype,
+       d.refobjid::regrole AS role
+FROM pg_shdepend d
+WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid::regrole::text LIKE 'fixture\_%'
+ORDER BY 1, 3;
+SELECT defaclrole::regrole, defaclnamespace::regnamespace, defaclobjtype FROM pg_default_acl;
 -- Settings of roles (pg_regress makes the database's own), and SET
 -- privileges on parameters.
 SELECT setrole::regrole AS role, setconfig FROM pg_db_role_setting

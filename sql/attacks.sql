@@ -362,7 +362,7 @@ REVOKE CREATE ON SCHEMA public FROM fixture_owner, fixture_alice, fixture_bob, f
 CREATE TEMP TABLE attacks_logins AS SELECT id FROM kalix.logins WHERE email LIKE '%@attacks.test';
 CREATE TEMP TABLE attacks_accounts AS
     SELECT DISTINCT account_id AS id FROM kalix.memberships WHERE login_id IN (SELECT id FROM attacks_logins);
-DELETE FROM kalix.audit_log WHERE action IN ('enable_isolation', 'disable_isolation')
+DELETE FROM kalix.audit_log WHERE detail->>'table' = 'public.attacks_notes'
     OR login_id IN (SELECT id FROM attacks_logins)
     OR account_id IN (SELECT id FROM attacks_accounts)
     OR detail->>'login_id' IN (SELECT id::text FROM attacks_logins);

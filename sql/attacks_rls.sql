@@ -659,7 +659,7 @@ DROP SEQUENCE atk_calls;
 DROP TABLE atk_notes, atk_shared, atk_plain;
 REVOKE CREATE ON SCHEMA public FROM fixture_owner, fixture_alice, fixture_bob, fixture_mallory, fixture_carol, fixture_dave;
 CREATE TEMP TABLE atk_logins AS SELECT id FROM kalix.logins WHERE email LIKE '%@atk.test';
-DELETE FROM kalix.audit_log WHERE detail->>'table' LIKE 'atk\_%'
+DELETE FROM kalix.audit_log WHERE detail->>'table' LIKE 'public.atk\_%'
     OR login_id IN (SELECT id FROM atk_logins)
     OR account_id::text LIKE 'a7000000-%'
     OR detail->>'login_id' IN (SELECT id::text FROM atk_logins);

@@ -163,7 +163,7 @@ SELECT count(*) FROM kalix.isolated_tables;
 ------------------------------------------------------------------------------
 
 DROP TABLE isolation_notes, isolation_texty;
-DELETE FROM kalix.audit_log WHERE action IN ('enable_isolation', 'disable_isolation')
+DELETE FROM kalix.audit_log WHERE detail->>'table' LIKE 'public.isolation\_%'
     OR login_id IN (:'owner_login', :'bob_login')
     OR detail->>'login_id' IN (:'owner_login', :'bob_login');
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'a3000000-%';

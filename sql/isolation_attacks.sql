@@ -170,7 +170,8 @@ RESET ROLE;
 ------------------------------------------------------------------------------
 
 DROP TABLE events, events_p2, iso_notes;
-DELETE FROM kalix.audit_log WHERE action IN ('enable_isolation', 'disable_isolation')
+DELETE FROM kalix.audit_log WHERE detail->>'table' IN ('public.iso_notes', 'public.events')
+    OR detail->>'table' LIKE 'public.events\_p%'
     OR login_id IN (:'owner_login', :'tenant_login')
     OR detail->>'login_id' IN (:'owner_login', :'tenant_login');
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'ad000000-%';

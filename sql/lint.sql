@@ -241,7 +241,8 @@ SELECT * FROM kalix.lint();
 DROP TABLE lint_notes, lint_visits;
 DELETE FROM kalix.memberships WHERE login_id = :'tenant_login';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'ac000000-%';
-DELETE FROM kalix.audit_log WHERE login_id = :'tenant_login' OR detail->>'login_id' = :'tenant_login';
+DELETE FROM kalix.audit_log WHERE login_id = :'tenant_login' OR detail->>'login_id' = :'tenant_login'
+    OR detail->>'table' LIKE 'public.lint\_%';
 DELETE FROM kalix.logins WHERE id = :'tenant_login';
 SELECT * FROM kalix.lint();
 SELECT count(*) AS registered_left FROM kalix.isolated_tables;

@@ -12,10 +12,11 @@ SELECT rolname, rolcanlogin, rolsuper, rolcreaterole, rolinherit, rolpassword IS
 FROM pg_authid
 WHERE oid <> 10 AND rolname !~ '^pg_'
 ORDER BY rolname;
--- No role is a member of another.
+-- No role is a member of another (the predefined roles' own memberships
+-- aside), predefined ones included.
 SELECT m.roleid::regrole AS granted, m.member::regrole AS member
 FROM pg_auth_members m
-WHERE m.roleid::regrole::text !~ '^pg_'
+WHERE m.member::regrole::text !~ '^pg_'
 ORDER BY 1, 2;
 -- Nothing is owned by the fixture's roles or granted to them, in this
 -- database or cluster-wide, and no default privileges were set.

@@ -84,8 +84,10 @@ SELECT count(*) AS conditions, count(DISTINCT function) AS functions FROM in_sou
 -- Every raising function of errors.c was found (none parsed away).
 SELECT (SELECT count(*) FROM regexp_matches(:'errors_c', '\nKalixRaise\w+\(', 'g'))
      = (SELECT count(DISTINCT function) FROM in_source) AS every_function_read;
--- In errors.c, not in the document:
-SELECT * FROM in_source EXCEPT SELECT * FROM in_doc ORDER BY function, message;
+-- In errors.c, not in the document (each as the row to put in its table):
+SELECT format('| `%s` | %s | %s `%s` | `%s` |', function, condition, sqlstate, macro, message) AS missing_row
+FROM (SELECT * FROM in_source EXCEPT SELECT * FROM in_doc) m
+ORDER BY function, message;
 -- In the document, not in errors.c:
 SELECT * FROM in_doc EXCEPT SELECT * FROM in_source ORDER BY function, message;
 DROP TABLE doc_lines, src_files, doc_files, header_includes, sqlstates, in_source, in_doc;

@@ -17,7 +17,7 @@ DOCS = README.md CHANGELOG.md
 
 REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint
 REGRESS += kalix_npi npi hierarchy isolation_attacks install errors team_lifecycle
-REGRESS += reference visibility cache act_as citus
+REGRESS += reference visibility cache act_as citus architecture
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 ISOLATION = revoke_membership revoke_recheck rollback_switch
 ISOLATION += team_copy_users team_remove_member team_last_owner
@@ -25,6 +25,10 @@ ISOLATION += hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_arch
 ISOLATION += npi_primary invitation_accept_race unarchive_race act_as_revoke
 ISOLATION += cache_targeted cache_subtree
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
+
+# The shared fixture (sql/fixture.sql) runs first and the check that nothing
+# was left behind (sql/leftovers.sql) last, whatever the REGRESS lines add.
+REGRESS := fixture $(filter-out fixture leftovers,$(REGRESS)) leftovers
 
 # PGVERSION=17 picks Debian's /usr/lib/postgresql/17; PG_CONFIG names any other.
 ifdef PGVERSION

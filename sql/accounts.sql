@@ -2,14 +2,11 @@
 -- The account whose id appears in refusals gets a fixed id (a2000000-...).
 \set SHOW_CONTEXT never
 
-CREATE ROLE accounts_alice;
-CREATE ROLE accounts_bob;
-CREATE ROLE accounts_carol;
-CREATE ROLE accounts_dave;
-SELECT kalix.create_login('alice@accounts.test', 'Alice', 'accounts_alice') AS alice \gset
-SELECT kalix.create_login('bob@accounts.test', 'Bob', 'accounts_bob') AS bob \gset
-SELECT kalix.create_login('carol@accounts.test', 'Carol', 'accounts_carol') AS carol \gset
-SELECT kalix.create_login('dave@accounts.test', 'Dave', 'accounts_dave') AS dave \gset
+-- The roles are the fixture's (sql/fixture.sql).
+SELECT kalix.create_login('alice@accounts.test', 'Alice', 'fixture_alice') AS alice \gset
+SELECT kalix.create_login('bob@accounts.test', 'Bob', 'fixture_bob') AS bob \gset
+SELECT kalix.create_login('carol@accounts.test', 'Carol', 'fixture_carol') AS carol \gset
+SELECT kalix.create_login('dave@accounts.test', 'Dave', 'fixture_dave') AS dave \gset
 
 -- Fixture: Alice owns Sunrise, Bob is a member and Carol an admin there.
 INSERT INTO kalix.accounts (id, name) VALUES ('a2000000-0000-0000-0000-000000000001', 'Accounts Sunrise');
@@ -22,7 +19,7 @@ INSERT INTO kalix.memberships (account_id, login_id, role) VALUES
 -- A plain account: the caller becomes its owner; the name is trimmed
 ------------------------------------------------------------------------------
 
-SET ROLE accounts_dave;
+SET ROLE fixture_dave;
 SELECT kalix.create_account(E'  \tDave''s Diets \n') AS diets \gset
 SELECT name, parent_id, created_by = :'dave' AS by_dave, archived_at, settings, branding
 FROM kalix.accounts WHERE id = :'diets';
@@ -36,7 +33,7 @@ RESET ROLE;
 -- Bad names
 ------------------------------------------------------------------------------
 
-SET ROLE accounts_dave;
+SET ROLE fixture_dave;
 SELECT kalix.create_account(NULL);
 SELECT kalix.create_account('');
 SELECT kalix.create_account(E' \t\n ');
@@ -53,11 +50,11 @@ RESET ROLE;
 ------------------------------------------------------------------------------
 
 SELECT kalix.create_account('Nobody''s');
-SET ROLE accounts_alice;
+SET ROLE fixture_alice;
 SELECT kalix.create_account('Child of nothing', child => true);
 SELECT kalix.create_account('Copy of nothing', copy_users => true);
 RESET ROLE;
-SET ROLE accounts_bob;
+SET ROLE fixture_bob;
 SELECT kalix.switch_account('a2000000-0000-0000-0000-000000000001') IS NOT NULL AS switched;
 SELECT kalix.create_account('Bob''s child', child => true);
 SELECT kalix.create_account('Bob''s copy', copy_users => true);
@@ -72,7 +69,7 @@ RESET ROLE;
 -- child => true: the parent is the current account
 ------------------------------------------------------------------------------
 
-SET ROLE accounts_alice;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account('a2000000-0000-0000-0000-000000000001') IS NOT NULL AS switched;
 SELECT kalix.create_account('Sunrise Downtown', child => true) AS downtown \gset
 SELECT name, parent_id FROM kalix.accounts WHERE id = :'downtown';
@@ -98,7 +95,7 @@ SELECT kalix.current_account();
 RESET ROLE;
 
 -- An admin may do it too.
-SET ROLE accounts_carol;
+SET ROLE fixture_carol;
 SELECT kalix.switch_account('a2000000-0000-0000-0000-000000000001') IS NOT NULL AS switched;
 SELECT kalix.create_account('Carol''s branch', true, true) AS branch \gset
 SELECT l.email, m.role FROM kalix.memberships m JOIN kalix.logins l ON l.id = m.login_id
@@ -120,7 +117,7 @@ END
 $$;
 CREATE TRIGGER accounts_refuse_bob BEFORE INSERT ON kalix.memberships
     FOR EACH ROW EXECUTE FUNCTION accounts_refuse_bob();
-SET ROLE accounts_alice;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account('a2000000-0000-0000-0000-000000000001') IS NOT NULL AS switched;
 SELECT kalix.create_account('Sunrise Atomic', true, true);
 RESET kalix.current_account;
@@ -135,14 +132,14 @@ SELECT count(*) FROM kalix.audit_log WHERE detail->>'name' = 'Sunrise Atomic';
 ------------------------------------------------------------------------------
 
 UPDATE kalix.accounts SET archived_at = now() WHERE id = :'uptown';
-SET ROLE accounts_alice;
+SET ROLE fixture_alice;
 SELECT name, role, parent_id = 'a2000000-0000-0000-0000-000000000001' AS child_of_sunrise, is_current
 FROM kalix.my_accounts();
 SELECT kalix.switch_account(:'downtown') IS NOT NULL AS switched;
 SELECT name, is_current FROM kalix.my_accounts();
 RESET kalix.current_account;
 RESET ROLE;
-SET ROLE accounts_bob;
+SET ROLE fixture_bob;
 SELECT name, role, is_current FROM kalix.my_accounts();
 RESET ROLE;
 
@@ -160,10 +157,10 @@ JOIN kalix.logins l ON l.id = log.login_id
 WHERE log.action = 'create_account' AND l.email LIKE '%@accounts.test'
 ORDER BY log.id;
 -- An admin reads the audit trail of its account; a member does not.
-SET ROLE accounts_alice;
+SET ROLE fixture_alice;
 SELECT count(*) FROM kalix.audit_log WHERE account_id = :'pediatrics';
 RESET ROLE;
-SET ROLE accounts_bob;
+SET ROLE fixture_bob;
 SELECT count(*) FROM kalix.audit_log WHERE account_id = :'pediatrics';
 RESET ROLE;
 
@@ -181,4 +178,3 @@ DELETE FROM kalix.audit_log WHERE login_id IN (SELECT id FROM accounts_logins)
 DELETE FROM kalix.memberships WHERE account_id IN (SELECT id FROM accounts_accounts);
 DELETE FROM kalix.accounts WHERE id IN (SELECT id FROM accounts_accounts);
 DELETE FROM kalix.logins WHERE id IN (SELECT id FROM accounts_logins);
-DROP ROLE accounts_alice, accounts_bob, accounts_carol, accounts_dave;

@@ -1,21 +1,20 @@
 -- attacks: what an attacker would try against isolation, and how it fails.
 \set SHOW_CONTEXT never
 
-CREATE ROLE attacks_owner LOGIN;
-CREATE ROLE attacks_alice LOGIN;
-CREATE ROLE attacks_bob LOGIN;
-CREATE ROLE attacks_mallory LOGIN;
+-- The roles are the fixture's (sql/fixture.sql); the superuser is whoever
+-- runs the suite.
+SELECT current_user AS superuser \gset
 -- Where the server asks for passwords (pg_virtualenv), the roles this file
 -- reconnects as get the password of the session's own connection.
 \getenv pgpassword PGPASSWORD
 \if :{?pgpassword}
-ALTER ROLE attacks_mallory PASSWORD :'pgpassword';
-ALTER ROLE attacks_bob PASSWORD :'pgpassword';
+ALTER ROLE fixture_mallory PASSWORD :'pgpassword';
+ALTER ROLE fixture_bob PASSWORD :'pgpassword';
 \endif
-SELECT kalix.create_login('owner@attacks.test', 'Owner', 'attacks_owner') AS owner_login \gset
-SELECT kalix.create_login('alice@attacks.test', 'Alice', 'attacks_alice') AS alice \gset
-SELECT kalix.create_login('bob@attacks.test', 'Bob', 'attacks_bob') AS bob \gset
-SELECT kalix.create_login('mallory@attacks.test', 'Mallory', 'attacks_mallory') AS mallory \gset
+SELECT kalix.create_login('owner@attacks.test', 'Owner', 'fixture_owner') AS owner_login \gset
+SELECT kalix.create_login('alice@attacks.test', 'Alice', 'fixture_alice') AS alice \gset
+SELECT kalix.create_login('bob@attacks.test', 'Bob', 'fixture_bob') AS bob \gset
+SELECT kalix.create_login('mallory@attacks.test', 'Mallory', 'fixture_mallory') AS mallory \gset
 -- Account A: Alice and the owner; account B: Bob and Alice; account M: Mallory.
 INSERT INTO kalix.accounts (id, name) VALUES
     ('a4000000-0000-0000-0000-00000000000a', 'Attacks A'),
@@ -40,19 +39,19 @@ INSERT INTO attacks_notes VALUES
     (3, 'a4000000-0000-0000-0000-00000000000b', 'b1'),
     (4, 'a4000000-0000-0000-0000-00000000000b', 'b2'),
     (5, 'a4000000-0000-0000-0000-00000000000c', 'm1');
-ALTER TABLE attacks_notes OWNER TO attacks_owner;
+ALTER TABLE attacks_notes OWNER TO fixture_owner;
 GRANT SELECT, INSERT, UPDATE, DELETE ON attacks_notes TO PUBLIC;
-SET ROLE attacks_owner;
+SET ROLE fixture_owner;
 SELECT kalix.enable_isolation('attacks_notes');
 RESET ROLE;
 -- The attackers may create objects of their own.
-GRANT CREATE ON SCHEMA public TO attacks_owner, attacks_alice, attacks_bob, attacks_mallory;
+GRANT CREATE ON SCHEMA public TO fixture_owner, fixture_alice, fixture_bob, fixture_mallory;
 
 ------------------------------------------------------------------------------
 -- A prepared statement planned under A, executed after switching to B
 ------------------------------------------------------------------------------
 
-SET ROLE attacks_alice;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account('a4000000-0000-0000-0000-00000000000a') IS NOT NULL AS in_a;
 PREPARE attacks_all AS SELECT string_agg(body, ',' ORDER BY id) FROM attacks_notes;
 PREPARE attacks_one(int) AS SELECT body FROM attacks_notes WHERE id = $1;
@@ -117,7 +116,7 @@ RESET ROLE;
 -- A leaky, very cheap function sees only the visible rows
 ------------------------------------------------------------------------------
 
-SET ROLE attacks_bob;
+SET ROLE fixture_bob;
 CREATE FUNCTION attacks_leak(body text) RETURNS boolean
 LANGUAGE plpgsql COST 0.0000001 AS $$
 BEGIN
@@ -136,7 +135,7 @@ RESET ROLE;
 -- Objects planted in public and pg_temp under kalix names capture nothing
 ------------------------------------------------------------------------------
 
-SET ROLE attacks_mallory;
+SET ROLE fixture_mallory;
 -- Functions that would make Mallory a member of everything, as Alice.
 CREATE FUNCTION public.current_account() RETURNS uuid LANGUAGE sql
     AS $$ SELECT 'a4000000-0000-0000-0000-00000000000a'::uuid $$;
@@ -200,32 +199,32 @@ SELECT body FROM attacks_notes ORDER BY id;
 -- before the library is loaded in a fresh backend
 ------------------------------------------------------------------------------
 
-SET ROLE attacks_mallory;
+SET ROLE fixture_mallory;
 SET kalix.current_login = :'alice';
 SELECT set_config('kalix.current_login', :'alice', false);
 SELECT set_config('kalix.current_login', :'alice', true);
 SELECT kalix.current_login() = :'mallory' AS still_mallory;
 RESET ROLE;
-\c - attacks_mallory
+\c - fixture_mallory
 SET kalix.current_login = :'alice';
 SELECT kalix.current_login() = :'mallory' AS still_mallory;
 SELECT current_setting('kalix.current_login') = '' AS ignored;
 SELECT kalix.switch_account('a4000000-0000-0000-0000-00000000000a');
-\c - attacks_mallory
+\c - fixture_mallory
 SELECT set_config('kalix.current_login', :'alice', false) = :'alice' AS placeholder_set;
 SELECT kalix.current_login() = :'mallory' AS still_mallory;
-\c - attacks_mallory
+\c - fixture_mallory
 BEGIN;
 SET LOCAL kalix.current_login = :'alice';
 SELECT name FROM kalix.my_accounts();
 COMMIT;
-\c - postgres
+\c - :superuser
 
 ------------------------------------------------------------------------------
 -- The table's owner, not a superuser, under FORCE ROW LEVEL SECURITY
 ------------------------------------------------------------------------------
 
-SET ROLE attacks_owner;
+SET ROLE fixture_owner;
 SELECT count(*) FROM attacks_notes;
 SELECT kalix.switch_account('a4000000-0000-0000-0000-00000000000a') IS NOT NULL AS in_a;
 SELECT string_agg(body, ',' ORDER BY id) FROM attacks_notes;
@@ -238,7 +237,7 @@ RESET ROLE;
 -- Writes into another account
 ------------------------------------------------------------------------------
 
-SET ROLE attacks_alice;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account('a4000000-0000-0000-0000-00000000000a') IS NOT NULL AS in_a;
 -- Moving a row to another account (where Alice is a member, even).
 UPDATE attacks_notes SET account_id = 'a4000000-0000-0000-0000-00000000000b' WHERE id = 1;
@@ -261,14 +260,14 @@ SELECT id, account_id, body FROM attacks_notes ORDER BY id;
 -- the table's owner: rows are still those of the caller's account
 ------------------------------------------------------------------------------
 
-SET ROLE attacks_owner;
+SET ROLE fixture_owner;
 CREATE VIEW attacks_view AS SELECT * FROM attacks_notes;
 GRANT SELECT ON attacks_view TO PUBLIC;
 CREATE FUNCTION attacks_definer() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT string_agg(body, ',' ORDER BY id) FROM public.attacks_notes $$;
 RESET ROLE;
-SET ROLE attacks_bob;
+SET ROLE fixture_bob;
 SELECT count(*) FROM attacks_view;
 SELECT attacks_definer() IS NULL AS nothing;
 SELECT kalix.switch_account('a4000000-0000-0000-0000-00000000000b') IS NOT NULL AS in_b;
@@ -276,7 +275,7 @@ SELECT string_agg(body, ',' ORDER BY id) FROM attacks_view;
 SELECT attacks_definer();
 RESET kalix.current_account;
 RESET ROLE;
-SET ROLE attacks_mallory;
+SET ROLE fixture_mallory;
 SELECT kalix.switch_account('a4000000-0000-0000-0000-00000000000c') IS NOT NULL AS in_m;
 SELECT string_agg(body, ',' ORDER BY id) FROM attacks_view;
 SELECT attacks_definer();
@@ -294,9 +293,9 @@ SELECT g, CASE WHEN g % 2 = 0 THEN 'a4000000-0000-0000-0000-00000000000a'::uuid
                               ELSE 'a4000000-0000-0000-0000-00000000000b'::uuid END, 'bulk'
 FROM generate_series(1000, 20999) g;
 ANALYZE attacks_notes;
-ALTER ROLE attacks_bob SET kalix.account_scope = 'transaction';
-ALTER ROLE attacks_bob SET kalix.current_account = 'a4000000-0000-0000-0000-00000000000b';
-\c - attacks_bob
+ALTER ROLE fixture_bob SET kalix.account_scope = 'transaction';
+ALTER ROLE fixture_bob SET kalix.current_account = 'a4000000-0000-0000-0000-00000000000b';
+\c - fixture_bob
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -331,14 +330,14 @@ BEGIN;
 SELECT count(*) FROM attacks_notes;
 SELECT kalix.current_account() IS NULL AS none;
 COMMIT;
-\c - postgres
-ALTER ROLE attacks_bob RESET ALL;
+\c - :superuser
+ALTER ROLE fixture_bob RESET ALL;
 -- A trusted application role on a new connection, transaction scope: the
 -- login and account set inside the first transaction, before the library is
 -- loaded, count in that transaction and are gone after it.
-ALTER ROLE attacks_bob SET kalix.account_scope = 'transaction';
-GRANT SET ON PARAMETER kalix.current_login TO attacks_bob;
-\c - attacks_bob
+ALTER ROLE fixture_bob SET kalix.account_scope = 'transaction';
+GRANT SET ON PARAMETER kalix.current_login TO fixture_bob;
+\c - fixture_bob
 BEGIN;
 SELECT set_config('kalix.current_login', :'alice', true) = :'alice' AS login_set;
 SELECT kalix.switch_account('a4000000-0000-0000-0000-00000000000a', true) IS NOT NULL AS in_a;
@@ -348,9 +347,9 @@ SELECT count(*) FILTER (WHERE account_id <> 'a4000000-0000-0000-0000-00000000000
 FROM attacks_notes;
 COMMIT;
 SELECT kalix.current_login() = :'bob' AS bob_again, kalix.current_account() IS NULL AS no_account;
-\c - postgres
-REVOKE SET ON PARAMETER kalix.current_login FROM attacks_bob;
-ALTER ROLE attacks_bob RESET ALL;
+\c - :superuser
+REVOKE SET ON PARAMETER kalix.current_login FROM fixture_bob;
+ALTER ROLE fixture_bob RESET ALL;
 
 ------------------------------------------------------------------------------
 -- Clean up
@@ -359,15 +358,17 @@ ALTER ROLE attacks_bob RESET ALL;
 DROP VIEW attacks_view;
 DROP FUNCTION attacks_definer(), attacks_bodies(), attacks_leak(text);
 DROP TABLE attacks_notes;
-REVOKE CREATE ON SCHEMA public FROM attacks_owner, attacks_alice, attacks_bob, attacks_mallory;
+REVOKE CREATE ON SCHEMA public FROM fixture_owner, fixture_alice, fixture_bob, fixture_mallory;
 CREATE TEMP TABLE attacks_logins AS SELECT id FROM kalix.logins WHERE email LIKE '%@attacks.test';
 CREATE TEMP TABLE attacks_accounts AS
     SELECT DISTINCT account_id AS id FROM kalix.memberships WHERE login_id IN (SELECT id FROM attacks_logins);
-DELETE FROM kalix.audit_log WHERE action IN ('enable_isolation', 'disable_isolation')
+DELETE FROM kalix.audit_log WHERE detail->>'table' = 'public.attacks_notes'
     OR login_id IN (SELECT id FROM attacks_logins)
     OR account_id IN (SELECT id FROM attacks_accounts)
     OR detail->>'login_id' IN (SELECT id::text FROM attacks_logins);
 DELETE FROM kalix.memberships WHERE account_id IN (SELECT id FROM attacks_accounts);
 DELETE FROM kalix.accounts WHERE id IN (SELECT id FROM attacks_accounts);
 DELETE FROM kalix.logins WHERE id IN (SELECT id FROM attacks_logins);
-DROP ROLE attacks_owner, attacks_alice, attacks_bob, attacks_mallory;
+-- The fixture's roles lose the passwords given above.
+ALTER ROLE fixture_mallory PASSWORD NULL;
+ALTER ROLE fixture_bob PASSWORD NULL;

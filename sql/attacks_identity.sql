@@ -3,18 +3,19 @@
 -- named in its heading.  A protection removed shows up as a diff.
 \set SHOW_CONTEXT never
 
+-- fixture_carol is the nurse and fixture_mallory the attacker (the
+-- fixture's roles, sql/fixture.sql); the web role is this file's own, since
+-- the first attack drops it and creates it again.
 CREATE ROLE attid_web LOGIN;
-CREATE ROLE attid_nurse LOGIN;
-CREATE ROLE attid_mallory LOGIN;
 -- Where the server asks for passwords (pg_virtualenv), the role this file
 -- reconnects as gets the password of the session's own connection.
 \getenv pgpassword PGPASSWORD
 \if :{?pgpassword}
-ALTER ROLE attid_mallory PASSWORD :'pgpassword';
+ALTER ROLE fixture_mallory PASSWORD :'pgpassword';
 \endif
 SELECT kalix.create_login('web@attid.test', 'Web', 'attid_web') AS web \gset
-SELECT kalix.create_login('nurse@attid.test', 'Nurse', 'attid_nurse') AS nurse \gset
-SELECT kalix.create_login('mallory@attid.test', 'Mallory', 'attid_mallory') AS mallory \gset
+SELECT kalix.create_login('nurse@attid.test', 'Nurse', 'fixture_carol') AS nurse \gset
+SELECT kalix.create_login('mallory@attid.test', 'Mallory', 'fixture_mallory') AS mallory \gset
 INSERT INTO kalix.accounts (id, name) VALUES
     ('a7000000-0000-0000-0000-000000000001', 'Attid Sunrise'),
     ('a7000000-0000-0000-0000-000000000002', 'Attid Mallory''s'),
@@ -62,9 +63,9 @@ SELECT kalix.create_login('web2@attid.test', NULL, 'attid_web') IS NOT NULL AS c
 -- (issue 13 item 10).  The renamed role stays the login; the other is not.
 ------------------------------------------------------------------------------
 
-ALTER ROLE attid_nurse RENAME TO attid_nurse_old;
-ALTER ROLE attid_mallory RENAME TO attid_nurse;
-SET ROLE attid_nurse;
+ALTER ROLE fixture_carol RENAME TO attid_nurse_old;
+ALTER ROLE fixture_mallory RENAME TO fixture_carol;
+SET ROLE fixture_carol;
 SELECT kalix.current_login() = :'mallory' AS is_mallory;
 SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
 SELECT count(*) AS rows FROM attid_notes;
@@ -74,8 +75,8 @@ SET ROLE attid_nurse_old;
 SELECT kalix.current_login() = :'nurse' AS is_nurse;
 RESET ROLE;
 SELECT email, db_role FROM kalix.logins WHERE id IN (:'nurse', :'mallory') ORDER BY email;
-ALTER ROLE attid_nurse RENAME TO attid_mallory;
-ALTER ROLE attid_nurse_old RENAME TO attid_nurse;
+ALTER ROLE fixture_carol RENAME TO fixture_mallory;
+ALTER ROLE attid_nurse_old RENAME TO fixture_carol;
 
 ------------------------------------------------------------------------------
 -- Attack: a WITH HOLD cursor under kalix.account_scope = 'transaction'
@@ -84,7 +85,7 @@ ALTER ROLE attid_nurse_old RENAME TO attid_nurse;
 ------------------------------------------------------------------------------
 
 SET kalix.account_scope = 'transaction';
-SET ROLE attid_nurse;
+SET ROLE fixture_carol;
 BEGIN;
 SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
 DECLARE held CURSOR WITH HOLD FOR SELECT body FROM attid_notes;
@@ -109,7 +110,7 @@ CLOSE plain;
 RESET ROLE;
 -- Under session scope the account outlives the transaction anyway: allowed.
 RESET kalix.account_scope;
-SET ROLE attid_nurse;
+SET ROLE fixture_carol;
 SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
 DECLARE session_held CURSOR WITH HOLD FOR SELECT body FROM attid_notes;
 FETCH ALL FROM session_held;
@@ -123,7 +124,7 @@ RESET ROLE;
 -- the next statement ran under the account chosen before.  Refused.
 ------------------------------------------------------------------------------
 
-SET ROLE attid_nurse;
+SET ROLE fixture_carol;
 SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
 SET LOCAL kalix.current_account = 'a7000000-0000-0000-0000-000000000003';
 SET LOCAL kalix.current_account TO DEFAULT;
@@ -143,13 +144,13 @@ RESET ROLE;
 ------------------------------------------------------------------------------
 
 -- Created by the non-member herself: refused when the SET clause is checked.
-GRANT CREATE ON SCHEMA public TO attid_mallory;
-SET ROLE attid_mallory;
+GRANT CREATE ON SCHEMA public TO fixture_mallory;
+SET ROLE fixture_mallory;
 CREATE FUNCTION attid_peek() RETURNS SETOF text LANGUAGE sql
     SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001'
     AS 'SELECT body FROM public.attid_notes';
 RESET ROLE;
-REVOKE CREATE ON SCHEMA public FROM attid_mallory;
+REVOKE CREATE ON SCHEMA public FROM fixture_mallory;
 -- Created where nothing checks it (a superuser without a login), as invoker
 -- and as definer: the SET clause is checked again whenever it runs.
 CREATE FUNCTION attid_peek() RETURNS SETOF text LANGUAGE sql
@@ -158,14 +159,14 @@ CREATE FUNCTION attid_peek() RETURNS SETOF text LANGUAGE sql
 CREATE FUNCTION attid_peek_definer() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
     SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001'
     AS 'SELECT body FROM public.attid_notes';
-ALTER FUNCTION attid_peek_definer() OWNER TO attid_nurse;
-SET ROLE attid_mallory;
+ALTER FUNCTION attid_peek_definer() OWNER TO fixture_carol;
+SET ROLE fixture_mallory;
 SELECT * FROM attid_peek();
 SELECT * FROM attid_peek_definer();
 SELECT kalix.current_account() IS NULL AS none;
 RESET ROLE;
 -- A member of the account gets only what she may see anyway.
-SET ROLE attid_nurse;
+SET ROLE fixture_carol;
 SELECT * FROM attid_peek();
 SELECT kalix.current_account() IS NULL AS none_after;
 RESET ROLE;
@@ -179,8 +180,8 @@ DROP FUNCTION attid_peek(), attid_peek_definer();
 CREATE FUNCTION attid_fail() RETURNS int LANGUAGE plpgsql
     SET kalix.current_account = 'a7000000-0000-0000-0000-000000000003'
     AS $$ BEGIN RAISE EXCEPTION 'failing in %', kalix.current_account(); END $$;
-GRANT EXECUTE ON FUNCTION attid_fail() TO attid_nurse;
-SET ROLE attid_nurse;
+GRANT EXECUTE ON FUNCTION attid_fail() TO fixture_carol;
+SET ROLE fixture_carol;
 SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
 SELECT attid_fail();
 SELECT kalix.current_account() = 'a7000000-0000-0000-0000-000000000001' AS restored;
@@ -202,7 +203,7 @@ DROP FUNCTION attid_fail();
 -- Attack: a 1 MB value, and set_config(..., NULL).
 ------------------------------------------------------------------------------
 
-SET ROLE attid_nurse;
+SET ROLE fixture_carol;
 DO $$
 BEGIN
     PERFORM set_config('kalix.current_account', repeat('a', 1024 * 1024), false);
@@ -220,10 +221,10 @@ RESET ROLE;
 ------------------------------------------------------------------------------
 
 BEGIN;
-SET ROLE attid_nurse;
+SET ROLE fixture_carol;
 SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
 SELECT body FROM attid_notes;
-SET ROLE attid_mallory;
+SET ROLE fixture_mallory;
 SELECT kalix.current_login() = :'mallory' AS is_mallory;
 SELECT body FROM attid_notes;
 ROLLBACK;
@@ -271,7 +272,7 @@ ORDER BY 1;
 ------------------------------------------------------------------------------
 
 ALTER DATABASE :"db" SET kalix.current_account = 'a7000000-0000-0000-0000-000000000001';
-\c - attid_mallory
+\c - fixture_mallory
 SHOW kalix.current_account;
 SELECT kalix.current_account();
 SELECT body FROM attid_notes;
@@ -282,7 +283,7 @@ ALTER DATABASE :"db" RESET kalix.current_account;
 -- Attack: PGOPTIONS naming the account (the same, from the client).
 ------------------------------------------------------------------------------
 
-\set mallory_options 'user=attid_mallory options=-ckalix.current_account=a7000000-0000-0000-0000-000000000001'
+\set mallory_options 'user=fixture_mallory options=-ckalix.current_account=a7000000-0000-0000-0000-000000000001'
 \set superuser_options 'options='''' user=' :superuser
 \c -reuse-previous=on :mallory_options
 SHOW kalix.current_account;
@@ -295,7 +296,7 @@ SELECT body FROM attid_notes;
 -- another login before the library loads).  Discarded when it loads.
 ------------------------------------------------------------------------------
 
-\set mallory_options 'user=attid_mallory options=-ckalix.current_login=' :nurse
+\set mallory_options 'user=fixture_mallory options=-ckalix.current_login=' :nurse
 \c -reuse-previous=on :mallory_options
 SELECT kalix.current_login() = :'mallory' AS still_mallory;
 SHOW kalix.current_login;
@@ -319,10 +320,11 @@ SET kalix.curent_account = 'a7000000-0000-0000-0000-000000000001';
 
 RESET kalix.current_account;
 DROP TABLE attid_notes;
-DELETE FROM kalix.audit_log WHERE detail->>'table' = 'attid_notes'
+DELETE FROM kalix.audit_log WHERE detail->>'table' = 'public.attid_notes'
     OR login_id IN (SELECT id FROM kalix.logins WHERE email LIKE '%@attid.test')
     OR detail->>'login_id' IN (SELECT id::text FROM kalix.logins WHERE email LIKE '%@attid.test');
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'a7000000-%';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'a7000000-%';
 DELETE FROM kalix.logins WHERE email LIKE '%@attid.test';
-DROP ROLE attid_web, attid_nurse, attid_mallory;
+DROP ROLE attid_web;
+ALTER ROLE fixture_mallory PASSWORD NULL;

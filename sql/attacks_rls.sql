@@ -10,18 +10,19 @@
 \set acc_c 'a7000000-0000-4000-8000-000000000002'
 \set acc_s 'a7000000-0000-4000-8000-000000000003'
 
-CREATE ROLE atk_owner;     -- owns the application tables, member of nothing
-CREATE ROLE atk_alice;     -- owner of A, member of B
-CREATE ROLE atk_bob;       -- owner of B
-CREATE ROLE atk_mallory;   -- owner of M
-CREATE ROLE atk_carol;     -- owner of Parent and of its child Sibling
-CREATE ROLE atk_dave;      -- member of Child (under Parent) only
-SELECT kalix.create_login('owner@atk.test', 'Owner', 'atk_owner') AS owner_login \gset
-SELECT kalix.create_login('alice@atk.test', 'Alice', 'atk_alice') AS alice \gset
-SELECT kalix.create_login('bob@atk.test', 'Bob', 'atk_bob') AS bob \gset
-SELECT kalix.create_login('mallory@atk.test', 'Mallory', 'atk_mallory') AS mallory \gset
-SELECT kalix.create_login('carol@atk.test', 'Carol', 'atk_carol') AS carol \gset
-SELECT kalix.create_login('dave@atk.test', 'Dave', 'atk_dave') AS dave \gset
+-- The roles are the fixture's (sql/fixture.sql).
+-- fixture_owner: owns the application tables, member of nothing
+-- fixture_alice: owner of A, member of B
+-- fixture_bob: owner of B
+-- fixture_mallory: owner of M
+-- fixture_carol: owner of Parent and of its child Sibling
+-- fixture_dave: member of Child (under Parent) only
+SELECT kalix.create_login('owner@atk.test', 'Owner', 'fixture_owner') AS owner_login \gset
+SELECT kalix.create_login('alice@atk.test', 'Alice', 'fixture_alice') AS alice \gset
+SELECT kalix.create_login('bob@atk.test', 'Bob', 'fixture_bob') AS bob \gset
+SELECT kalix.create_login('mallory@atk.test', 'Mallory', 'fixture_mallory') AS mallory \gset
+SELECT kalix.create_login('carol@atk.test', 'Carol', 'fixture_carol') AS carol \gset
+SELECT kalix.create_login('dave@atk.test', 'Dave', 'fixture_dave') AS dave \gset
 INSERT INTO kalix.accounts (id, name) VALUES
     (:'acc_a', 'Atk A'), (:'acc_b', 'Atk B'), (:'acc_m', 'Atk M'), (:'acc_p', 'Atk Parent');
 INSERT INTO kalix.accounts (id, name, parent_id) VALUES
@@ -64,13 +65,13 @@ FROM generate_series(1, 6000) g;
 -- A table without isolation, readable by every role.
 CREATE TABLE atk_plain (k int, label text);
 INSERT INTO atk_plain VALUES (1, 'p1'), (2, 'p2');
-ALTER TABLE atk_notes OWNER TO atk_owner;
-ALTER TABLE atk_shared OWNER TO atk_owner;
+ALTER TABLE atk_notes OWNER TO fixture_owner;
+ALTER TABLE atk_shared OWNER TO fixture_owner;
 GRANT SELECT, INSERT, UPDATE, DELETE ON atk_notes, atk_shared TO PUBLIC;
 GRANT SELECT ON atk_plain TO PUBLIC;
 -- The attackers may create objects of their own.
-GRANT CREATE ON SCHEMA public TO atk_owner, atk_alice, atk_bob, atk_mallory, atk_carol, atk_dave;
-SET ROLE atk_owner;
+GRANT CREATE ON SCHEMA public TO fixture_owner, fixture_alice, fixture_bob, fixture_mallory, fixture_carol, fixture_dave;
+SET ROLE fixture_owner;
 SELECT kalix.enable_isolation('atk_notes');
 SELECT kalix.enable_isolation('atk_shared', inherited => true);
 CREATE STATISTICS atk_notes_stats (ndistinct, dependencies, mcv) ON account_id, body FROM atk_notes;
@@ -108,7 +109,7 @@ $$;
 -- An inlined SQL set-returning function reads only the caller's account
 ------------------------------------------------------------------------------
 
-SET ROLE atk_mallory;
+SET ROLE fixture_mallory;
 CREATE FUNCTION atk_srf_all() RETURNS SETOF atk_notes LANGUAGE sql STABLE
     AS $$ SELECT * FROM atk_notes $$;
 CREATE FUNCTION atk_srf_of(account uuid) RETURNS SETOF atk_notes LANGUAGE sql STABLE
@@ -164,7 +165,7 @@ RESET ROLE;
 -- A security_invoker view, the owner's and the attacker's own
 ------------------------------------------------------------------------------
 
-SET ROLE atk_mallory;
+SET ROLE fixture_mallory;
 CREATE VIEW atk_mallory_view WITH (security_invoker) AS SELECT * FROM atk_notes;
 SELECT count(*) FROM atk_invoker;
 SELECT count(*) FROM atk_mallory_view;
@@ -175,7 +176,7 @@ SELECT count(*) FROM atk_invoker WHERE account_id <> :'acc_m';
 RESET kalix.current_account;
 DROP VIEW atk_mallory_view;
 RESET ROLE;
-SET ROLE atk_bob;
+SET ROLE fixture_bob;
 SELECT kalix.switch_account(:'acc_b') IS NOT NULL AS in_b;
 SELECT string_agg(body, ',' ORDER BY id) FROM atk_invoker;
 RESET kalix.current_account;
@@ -186,14 +187,14 @@ RESET ROLE;
 -- executed after SET ROLE to Mallory, custom and generic plans
 ------------------------------------------------------------------------------
 
-SET ROLE atk_alice;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account(:'acc_a') IS NOT NULL AS in_a;
 PREPARE atk_all AS SELECT string_agg(body, ',' ORDER BY id) FROM atk_notes;
 PREPARE atk_one(int) AS SELECT body FROM atk_notes WHERE id = $1;
 EXECUTE atk_all;
 EXECUTE atk_one(1);
 RESET ROLE;
-SET ROLE atk_mallory;
+SET ROLE fixture_mallory;
 -- The setting still names A, of which Mallory is not a member.
 EXECUTE atk_all;
 EXECUTE atk_one(1);
@@ -206,7 +207,7 @@ EXECUTE atk_one(1);
 EXECUTE atk_one(5);
 RESET ROLE;
 -- Back to Alice with Mallory's account still set.
-SET ROLE atk_alice;
+SET ROLE fixture_alice;
 EXECUTE atk_all;
 RESET kalix.current_account;
 -- Generic plans made under Alice in A, executed by Mallory.
@@ -216,7 +217,7 @@ PREPARE atk_generic(int) AS SELECT string_agg(body, ',' ORDER BY id) FROM atk_no
 EXECUTE atk_generic(0);
 RESET kalix.current_account;
 RESET ROLE;
-SET ROLE atk_mallory;
+SET ROLE fixture_mallory;
 EXECUTE atk_generic(0);
 SELECT kalix.switch_account(:'acc_m') IS NOT NULL AS in_m;
 EXECUTE atk_generic(0);
@@ -231,7 +232,7 @@ DEALLOCATE ALL;
 -- exactly the leader's lineage
 ------------------------------------------------------------------------------
 
-SET ROLE atk_dave;
+SET ROLE fixture_dave;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -258,7 +259,7 @@ SELECT kalix.switch_account(:'acc_s');
 RESET kalix.current_account;
 SELECT count(*) FROM atk_shared;
 RESET ROLE;
-SET ROLE atk_mallory;
+SET ROLE fixture_mallory;
 SELECT kalix.switch_account(:'acc_m') IS NOT NULL AS in_m;
 SELECT count(*) FROM atk_shared;
 RESET kalix.current_account;
@@ -280,7 +281,7 @@ RESET enable_bitmapscan;
 -- rows of the caller's account only
 ------------------------------------------------------------------------------
 
-SET ROLE atk_bob;
+SET ROLE fixture_bob;
 CREATE FUNCTION atk_leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
 BEGIN
     RAISE NOTICE 'leaked %', $1;
@@ -320,7 +321,7 @@ RESET ROLE;
 -- the statistics of an isolated table; pg_stats shows a tenant nothing
 ------------------------------------------------------------------------------
 
-SET ROLE atk_bob;
+SET ROLE fixture_bob;
 CREATE FUNCTION atk_leak_lt(text, text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
 BEGIN
     RAISE NOTICE 'compared % < %', $1, $2;
@@ -365,7 +366,7 @@ SELECT attname FROM pg_stats WHERE tablename = 'atk_plain' ORDER BY attname;
 RESET kalix.current_account;
 RESET ROLE;
 -- Not even the table's owner (FORCE ROW LEVEL SECURITY); the superuser does.
-SET ROLE atk_owner;
+SET ROLE fixture_owner;
 SELECT count(*) FROM pg_stats WHERE tablename = 'atk_notes';
 RESET ROLE;
 SELECT count(*) > 0 AS stats_exist FROM pg_stats WHERE tablename = 'atk_notes';
@@ -375,7 +376,7 @@ SELECT count(*) > 0 AS ext_stats_exist FROM pg_stats_ext WHERE tablename = 'atk_
 -- MERGE in every branch across accounts
 ------------------------------------------------------------------------------
 
-SET ROLE atk_alice;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account(:'acc_a') IS NOT NULL AS in_a;
 -- WHEN MATCHED THEN UPDATE on B's and M's rows: they do not match.
 MERGE INTO atk_notes t USING (VALUES (3), (4), (5)) s(id) ON t.id = s.id
@@ -401,7 +402,7 @@ WHEN NOT MATCHED AND s.id = 31 THEN INSERT VALUES (s.id, :'acc_a', 'a31');
 RESET ROLE;
 SELECT id, body FROM atk_notes ORDER BY id;
 ROLLBACK;
-SET ROLE atk_alice;
+SET ROLE fixture_alice;
 -- Without an account even the insert branch is refused.
 RESET kalix.current_account;
 MERGE INTO atk_notes t USING (VALUES (30)) s(id) ON t.id = s.id
@@ -409,7 +410,7 @@ WHEN NOT MATCHED THEN INSERT VALUES (s.id, :'acc_a', 'no account');
 RESET ROLE;
 -- Dave in Child sees Parent's shared rows, but MERGE may neither update nor
 -- delete them.
-SET ROLE atk_dave;
+SET ROLE fixture_dave;
 SELECT kalix.switch_account(:'acc_c') IS NOT NULL AS in_child;
 MERGE INTO atk_shared t USING (VALUES (1)) s(id) ON t.id = s.id
 WHEN MATCHED THEN UPDATE SET body = 'merged';
@@ -426,7 +427,7 @@ SELECT id, body FROM atk_shared WHERE id IN (1, 5001) ORDER BY id;
 -- COPY TO exports only the account's rows; COPY FROM is refused
 ------------------------------------------------------------------------------
 
-SET ROLE atk_bob;
+SET ROLE fixture_bob;
 COPY atk_notes TO STDOUT;
 SELECT kalix.switch_account(:'acc_b') IS NOT NULL AS in_b;
 COPY atk_notes TO STDOUT;
@@ -445,7 +446,7 @@ SELECT count(*) FROM atk_notes WHERE id IN (40, 41);
 -- SCROLL cursors and WHERE CURRENT OF
 ------------------------------------------------------------------------------
 
-SET ROLE atk_alice;
+SET ROLE fixture_alice;
 BEGIN;
 SELECT kalix.switch_account(:'acc_a', true) IS NOT NULL AS in_a;
 DECLARE atk_scroll SCROLL CURSOR FOR SELECT id, body FROM atk_notes;
@@ -467,7 +468,7 @@ FETCH ALL FROM atk_cur;
 UPDATE atk_notes SET body = 'defaced' WHERE CURRENT OF atk_cur;
 COMMIT;
 RESET ROLE;
-SET ROLE atk_mallory;
+SET ROLE fixture_mallory;
 BEGIN;
 SELECT kalix.switch_account(:'acc_m', true) IS NOT NULL AS in_m;
 DECLARE atk_scroll SCROLL CURSOR FOR SELECT id, body FROM atk_notes;
@@ -489,7 +490,7 @@ SELECT id, body FROM atk_notes ORDER BY id;
 -- SET row_security = off as a tenant and as the owner: an error, not every row
 ------------------------------------------------------------------------------
 
-SET ROLE atk_bob;
+SET ROLE fixture_bob;
 SELECT kalix.switch_account(:'acc_b') IS NOT NULL AS in_b;
 SET row_security = off;
 SELECT count(*) FROM atk_notes;
@@ -499,7 +500,7 @@ UPDATE atk_notes SET body = body;
 RESET row_security;
 RESET kalix.current_account;
 RESET ROLE;
-SET ROLE atk_owner;
+SET ROLE fixture_owner;
 SET row_security = off;
 SELECT count(*) FROM atk_notes;
 SELECT count(*) FROM atk_shared;
@@ -512,19 +513,19 @@ RESET ROLE;
 
 -- The name of one of the table's kalix policies, whatever it is.
 SELECT min(polname) AS atk_policy FROM pg_policy WHERE polrelid = 'atk_notes'::regclass \gset
-SET ROLE atk_bob;
+SET ROLE fixture_bob;
 SELECT kalix.switch_account(:'acc_b') IS NOT NULL AS in_b;
 TRUNCATE atk_notes;
 TRUNCATE atk_shared;
 TRUNCATE atk_notes, atk_plain CASCADE;
 ALTER POLICY :"atk_policy" ON atk_notes USING (true);
-ALTER POLICY :"atk_policy" ON atk_notes TO atk_owner;
+ALTER POLICY :"atk_policy" ON atk_notes TO fixture_owner;
 DROP POLICY :"atk_policy" ON atk_notes;
 CREATE POLICY atk_open ON atk_notes AS PERMISSIVE USING (true);
-CREATE POLICY atk_open ON atk_notes AS RESTRICTIVE FOR SELECT TO atk_bob USING (true);
+CREATE POLICY atk_open ON atk_notes AS RESTRICTIVE FOR SELECT TO fixture_bob USING (true);
 ALTER TABLE atk_notes DISABLE ROW LEVEL SECURITY;
 ALTER TABLE atk_notes NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE atk_notes OWNER TO atk_bob;
+ALTER TABLE atk_notes OWNER TO fixture_bob;
 RESET kalix.current_account;
 RESET ROLE;
 SELECT count(*) FROM atk_notes;
@@ -539,9 +540,9 @@ SELECT count(*) FROM pg_policy WHERE polrelid = 'atk_notes'::regclass AND polnam
 SELECT a.grantee::regrole
 FROM pg_namespace n, aclexplode(n.nspacl) a
 WHERE n.nspname = 'kalix' AND a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner;
-SELECT has_schema_privilege('atk_mallory', 'kalix', 'CREATE') AS tenant_can_create,
-       has_schema_privilege('atk_owner', 'kalix', 'CREATE') AS owner_can_create;
-SET ROLE atk_mallory;
+SELECT has_schema_privilege('fixture_mallory', 'kalix', 'CREATE') AS tenant_can_create,
+       has_schema_privilege('fixture_owner', 'kalix', 'CREATE') AS owner_can_create;
+SET ROLE fixture_mallory;
 CREATE TABLE kalix.memberships_shadow (account_id uuid, login_id uuid);
 CREATE FUNCTION kalix.current_account(integer) RETURNS uuid LANGUAGE sql
     AS $$ SELECT 'a7000000-0000-4000-8000-00000000000a'::uuid $$;
@@ -553,7 +554,7 @@ CREATE FUNCTION atk_moved() RETURNS uuid LANGUAGE sql AS $$ SELECT NULL::uuid $$
 ALTER FUNCTION atk_moved() SET SCHEMA kalix;
 DROP FUNCTION atk_moved();
 RESET ROLE;
-SET ROLE atk_owner;
+SET ROLE fixture_owner;
 CREATE TABLE kalix.atk_owned (id int);
 RESET ROLE;
 SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -564,12 +565,12 @@ WHERE n.nspname = 'kalix' AND (c.relname LIKE '%atk%' OR c.relname = 'membership
 ------------------------------------------------------------------------------
 
 SELECT min(polname) AS atk_kalix_policy FROM pg_policy WHERE polrelid = 'kalix.memberships'::regclass \gset
-SET ROLE atk_mallory;
+SET ROLE fixture_mallory;
 -- Tables and their policies.
 ALTER TABLE kalix.memberships DISABLE ROW LEVEL SECURITY;
 ALTER TABLE kalix.memberships ADD COLUMN atk text;
 ALTER TABLE kalix.logins RENAME TO logins_old;
-ALTER TABLE kalix.memberships OWNER TO atk_mallory;
+ALTER TABLE kalix.memberships OWNER TO fixture_mallory;
 ALTER POLICY :"atk_kalix_policy" ON kalix.memberships USING (true);
 DROP POLICY :"atk_kalix_policy" ON kalix.memberships;
 CREATE POLICY atk_all ON kalix.memberships USING (true);
@@ -583,10 +584,10 @@ TRUNCATE kalix.audit_log;
 INSERT INTO kalix.memberships (account_id, login_id, role) VALUES (:'acc_a', :'mallory', 'owner');
 UPDATE kalix.memberships SET role = 'owner' WHERE login_id = :'mallory';
 DELETE FROM kalix.audit_log;
-GRANT INSERT ON kalix.memberships TO atk_mallory;
+GRANT INSERT ON kalix.memberships TO fixture_mallory;
 -- Functions, the type, the schema, the extension.
 ALTER FUNCTION kalix.current_account() SECURITY DEFINER;
-ALTER FUNCTION kalix.current_account() OWNER TO atk_mallory;
+ALTER FUNCTION kalix.current_account() OWNER TO fixture_mallory;
 ALTER FUNCTION kalix.switch_account(uuid, boolean) RENAME TO switch_account_old;
 CREATE OR REPLACE FUNCTION kalix.current_account() RETURNS uuid LANGUAGE sql
     AS $$ SELECT 'a7000000-0000-4000-8000-00000000000a'::uuid $$;
@@ -603,7 +604,7 @@ CREATE FUNCTION atk_current_account() RETURNS uuid LANGUAGE c
     AS 'kalix_accounts', 'kalix_current_account';
 RESET ROLE;
 -- The table owner of the application tables is no owner of kalix's.
-SET ROLE atk_owner;
+SET ROLE fixture_owner;
 ALTER TABLE kalix.isolated_tables DISABLE ROW LEVEL SECURITY;
 DELETE FROM kalix.isolated_tables;
 DROP FUNCTION kalix.current_account();
@@ -620,7 +621,7 @@ SELECT count(*) FROM pg_proc WHERE proname = 'atk_current_account';
 -- SHARE and updates them: it may read them, never lock or change them
 ------------------------------------------------------------------------------
 
-SET ROLE atk_dave;
+SET ROLE fixture_dave;
 SELECT kalix.switch_account(:'acc_c') IS NOT NULL AS in_child;
 -- Both rows are visible to a plain read.
 SELECT id, body FROM atk_shared WHERE id IN (1, 3001) ORDER BY id;
@@ -633,7 +634,7 @@ SELECT count(*) FROM (SELECT id FROM atk_shared WHERE account_id = :'acc_p' FOR 
 -- Only Child's rows carry this transaction's lock.
 RESET ROLE;
 SELECT id, xmax::text <> '0' AS locked FROM atk_shared WHERE id IN (1, 2, 3, 4, 3001, 3002, 3003, 3004) ORDER BY id;
-SET ROLE atk_dave;
+SET ROLE fixture_dave;
 -- Updating and deleting Parent's rows, also through a join, touches only
 -- Child's row 3001 among them.
 UPDATE atk_shared SET body = 'changed' WHERE id IN (1, 3001) RETURNING id;
@@ -656,9 +657,9 @@ DROP FUNCTION atk_leak(text), atk_leak_row(atk_notes), atk_leak_lt(text, text), 
 DROP VIEW atk_invoker;
 DROP SEQUENCE atk_calls;
 DROP TABLE atk_notes, atk_shared, atk_plain;
-REVOKE CREATE ON SCHEMA public FROM atk_owner, atk_alice, atk_bob, atk_mallory, atk_carol, atk_dave;
+REVOKE CREATE ON SCHEMA public FROM fixture_owner, fixture_alice, fixture_bob, fixture_mallory, fixture_carol, fixture_dave;
 CREATE TEMP TABLE atk_logins AS SELECT id FROM kalix.logins WHERE email LIKE '%@atk.test';
-DELETE FROM kalix.audit_log WHERE detail->>'table' LIKE 'atk\_%'
+DELETE FROM kalix.audit_log WHERE detail->>'table' LIKE 'public.atk\_%'
     OR login_id IN (SELECT id FROM atk_logins)
     OR account_id::text LIKE 'a7000000-%'
     OR detail->>'login_id' IN (SELECT id::text FROM atk_logins);
@@ -667,4 +668,3 @@ DELETE FROM kalix.accounts WHERE parent_id::text LIKE 'a7000000-%';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'a7000000-%';
 DELETE FROM kalix.logins WHERE id IN (SELECT id FROM atk_logins);
 DROP TABLE atk_logins;
-DROP ROLE atk_owner, atk_alice, atk_bob, atk_mallory, atk_carol, atk_dave;

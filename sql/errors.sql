@@ -5,9 +5,9 @@
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 
-CREATE ROLE errors_mapped;
+-- The roles are the fixture's (sql/fixture.sql).
 INSERT INTO kalix.logins (id, email, db_role) VALUES
-    ('e0000000-0000-4000-8000-0000000000a1', 'errors-owner@example.com', 'errors_mapped'),
+    ('e0000000-0000-4000-8000-0000000000a1', 'errors-owner@example.com', 'fixture_alice'),
     ('e0000000-0000-4000-8000-0000000000a2', 'errors-admin@example.com', NULL),
     ('e0000000-0000-4000-8000-0000000000a3', 'errors-member@example.com', NULL);
 -- Clinic (owner, admin, member); Archive (archived); Payer > Branch, where the
@@ -98,7 +98,7 @@ FROM (VALUES
     (19, 'email taken', :owner, NULL, 16,
         'SELECT kalix.create_login(''Errors-Owner@Example.com'')'),
     (20, 'role taken', :owner, NULL, 16,
-        'SELECT kalix.create_login(''new@example.com'', db_role => ''errors_mapped'')'),
+        'SELECT kalix.create_login(''new@example.com'', db_role => ''fixture_alice'')'),
     (21, 'no current account', :owner, NULL, 16,
         'SELECT kalix.create_account(''x'', child => true)'),
     (22, 'child or copy below admin', :member, :clinic::uuid, 16,
@@ -164,4 +164,3 @@ DELETE FROM kalix.memberships WHERE account_id::text LIKE 'e0000000-%';
 UPDATE kalix.accounts SET parent_id = NULL WHERE id::text LIKE 'e0000000-%';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'e0000000-%';
 DELETE FROM kalix.logins WHERE id::text LIKE 'e0000000-%';
-DROP ROLE errors_mapped;

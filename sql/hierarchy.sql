@@ -18,15 +18,16 @@
 -- Error texts are frozen without the PL/pgSQL line that raised them.
 \set SHOW_CONTEXT never
 
-CREATE ROLE hier_owner;      -- owner of every account
-CREATE ROLE hier_admin;      -- admin of Downtown and Harbor, member of Sunrise
-CREATE ROLE hier_clerk;      -- member of Pediatrics only
-CREATE ROLE hier_outsider;   -- a login without accounts
-CREATE ROLE hier_nobody;     -- no login at all
-SELECT kalix.create_login('owner@hier.test', 'Owner', 'hier_owner') AS owner_login \gset
-SELECT kalix.create_login('admin@hier.test', 'Admin', 'hier_admin') AS admin_login \gset
-SELECT kalix.create_login('clerk@hier.test', 'Clerk', 'hier_clerk') AS clerk_login \gset
-SELECT kalix.create_login('outsider@hier.test', 'Outsider', 'hier_outsider') AS outsider_login \gset
+-- The roles are the fixture's (sql/fixture.sql).
+-- fixture_alice: owner of every account
+-- fixture_bob: admin of Downtown and Harbor, member of Sunrise
+-- fixture_carol: member of Pediatrics only
+-- fixture_mallory: a login without accounts
+-- fixture_nobody: no login at all
+SELECT kalix.create_login('owner@hier.test', 'Owner', 'fixture_alice') AS owner_login \gset
+SELECT kalix.create_login('admin@hier.test', 'Admin', 'fixture_bob') AS admin_login \gset
+SELECT kalix.create_login('clerk@hier.test', 'Clerk', 'fixture_carol') AS clerk_login \gset
+SELECT kalix.create_login('outsider@hier.test', 'Outsider', 'fixture_mallory') AS outsider_login \gset
 
 -- The accounts start independent; the tree is built with link_child below.
 INSERT INTO kalix.accounts (id, name, created_by) VALUES
@@ -57,7 +58,7 @@ CREATE FUNCTION hier_names(uuid[]) RETURNS text LANGUAGE sql STABLE
 ------------------------------------------------------------------------------
 -- Linking builds the tree; each link writes an audit row
 ------------------------------------------------------------------------------
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT kalix.link_child(:'region', :'sunrise');
 SELECT kalix.link_child(:'downtown', :'region');
 SELECT kalix.link_child(:'uptown', :'region');
@@ -70,7 +71,7 @@ RESET ROLE;
 ------------------------------------------------------------------------------
 -- Lineage, distance, descendants
 ------------------------------------------------------------------------------
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 -- Without a current account: an empty lineage, no payer, no descendants.
 SELECT kalix.lineage(), kalix.lineage(NULL), kalix.billing_account(), kalix.lineage_distance(:'sunrise');
 SELECT count(*) FROM kalix.descendants();
@@ -92,7 +93,7 @@ RESET kalix.current_account;
 ------------------------------------------------------------------------------
 -- Billing: the root pays for the whole tree, at every level
 ------------------------------------------------------------------------------
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT hier_name(a) AS account, hier_name(kalix.billing_account(a)) AS payer
 FROM unnest(ARRAY[:'sunrise', :'region', :'downtown', :'pediatrics', :'uptown', :'harbor']::uuid[]) a;
 SELECT name, depth FROM kalix.billed_accounts(:'pediatrics');
@@ -159,7 +160,7 @@ SELECT * FROM kalix.lint() WHERE object LIKE '%hier\_%';
 
 -- What each level sees: its own rows and every ancestor's; never a sibling's
 -- (Uptown) nor a descendant's.
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account(:'sunrise') IS NOT NULL AS switched;
 SELECT kind, hier_name(account_id) AS owner, name FROM hier_resources ORDER BY kind, kalix.lineage_distance(account_id), name;
 SELECT kalix.switch_account(:'region') IS NOT NULL AS switched;
@@ -178,7 +179,7 @@ RESET ROLE;
 
 -- A member of Pediatrics alone inherits the same rows without belonging to
 -- the ancestors.
-SET ROLE hier_clerk;
+SET ROLE fixture_carol;
 SELECT kalix.switch_account(:'pediatrics') IS NOT NULL AS switched;
 SELECT kind, hier_name(account_id) AS owner, count(*) FROM hier_resources GROUP BY 1, 2 ORDER BY 1, 2;
 
@@ -202,7 +203,7 @@ SELECT hier_name(account_id) AS owner, name, minutes FROM hier_appointment_types
 WHERE name IN ('Initial visit', 'Follow-up') ORDER BY 1, 2;
 
 -- The lineage is an index condition, evaluated once per scan.
-SET ROLE hier_clerk;
+SET ROLE fixture_carol;
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 EXPLAIN (COSTS OFF) SELECT * FROM hier_appointment_types;
@@ -215,18 +216,18 @@ RESET ROLE;
 ------------------------------------------------------------------------------
 -- The account tree as each login sees it
 ------------------------------------------------------------------------------
-SET ROLE hier_clerk;
+SET ROLE fixture_carol;
 -- Ancestors the caller does not belong to show as "...".
 SELECT name, depth, path FROM kalix.account_tree;
 RESET ROLE;
-SET ROLE hier_admin;
+SET ROLE fixture_bob;
 SELECT name, depth, path FROM kalix.account_tree ORDER BY path;
 RESET ROLE;
 
 ------------------------------------------------------------------------------
 -- Refusals of the hierarchy functions
 ------------------------------------------------------------------------------
-SET ROLE hier_clerk;
+SET ROLE fixture_carol;
 -- Not a member of the account asked about: nothing is revealed.
 SELECT kalix.lineage(:'sunrise');
 SELECT kalix.lineage(:'nowhere');
@@ -238,7 +239,7 @@ SELECT hier_name(kalix.billing_account()) AS payer;
 SELECT * FROM kalix.billed_accounts();
 RESET kalix.current_account;
 RESET ROLE;
-SET ROLE hier_nobody;
+SET ROLE fixture_nobody;
 SELECT kalix.lineage(:'sunrise');
 SELECT kalix.lineage(), kalix.lineage_distance(:'sunrise');
 RESET ROLE;
@@ -246,7 +247,7 @@ RESET ROLE;
 ------------------------------------------------------------------------------
 -- Refusals of link_child
 ------------------------------------------------------------------------------
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT kalix.link_child(:'harbor', :'harbor');
 -- cycles of length 2 and 4
 SELECT kalix.link_child(:'sunrise', :'region');
@@ -256,14 +257,14 @@ SELECT kalix.link_child(NULL, :'sunrise');
 -- kalix.max_depth counts the whole lineage, the moved subtree included
 RESET ROLE;
 SET kalix.max_depth = 4;
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT kalix.link_child(:'harbor', :'pediatrics');
 SELECT kalix.switch_account(:'pediatrics') IS NOT NULL AS switched;
 SELECT kalix.create_account('Too Deep', child => true);
 RESET kalix.current_account;
 RESET ROLE;
 SET kalix.max_depth = 5;
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account(:'harbor') IS NOT NULL AS switched;
 SELECT kalix.create_account('Harbor Kids', child => true) AS harbor_kids \gset
 RESET kalix.current_account;
@@ -274,14 +275,14 @@ SELECT kalix.unlink_child(:'harbor');
 RESET ROLE;
 RESET kalix.max_depth;
 -- archived accounts
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT kalix.archive_account(:'annex');
 SELECT kalix.link_child(:'annex', :'sunrise');
 SELECT kalix.link_child(:'harbor', :'annex');
 RESET ROLE;
 -- not admin of both (the admin is only a member of Sunrise); strangers and
 -- missing accounts get the same answer
-SET ROLE hier_admin;
+SET ROLE fixture_bob;
 SELECT kalix.link_child(:'harbor', :'sunrise');
 -- Grafting (issue 13, item 11): an admin of Downtown, a child of Sunrise, and
 -- of Harbor, but only a member of the payer Sunrise, links Harbor under
@@ -292,32 +293,32 @@ SELECT kalix.link_child(:'harbor', :'downtown');
 SELECT hier_names(kalix.lineage(:'harbor')) AS harbor_stays_alone,
        hier_name(kalix.billing_account(:'harbor')) AS harbor_pays;
 RESET ROLE;
-SET ROLE hier_outsider;
+SET ROLE fixture_mallory;
 SELECT kalix.link_child(:'harbor', :'sunrise');
 SELECT kalix.link_child(:'nowhere', :'sunrise');
 RESET ROLE;
-SET ROLE hier_nobody;
+SET ROLE fixture_nobody;
 SELECT kalix.link_child(:'harbor', :'sunrise');
 RESET ROLE;
 
 ------------------------------------------------------------------------------
 -- Refusals of unlink_child and archive_account
 ------------------------------------------------------------------------------
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT kalix.unlink_child(:'sunrise');
 RESET ROLE;
-SET ROLE hier_clerk;
+SET ROLE fixture_carol;
 SELECT kalix.unlink_child(:'pediatrics');
 RESET ROLE;
-SET ROLE hier_outsider;
+SET ROLE fixture_mallory;
 SELECT kalix.unlink_child(:'pediatrics');
 SELECT kalix.unlink_child(:'nowhere');
 SELECT kalix.archive_account(:'uptown');
 RESET ROLE;
-SET ROLE hier_admin;
+SET ROLE fixture_bob;
 SELECT kalix.archive_account(:'downtown');
 RESET ROLE;
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT kalix.archive_account(:'region');
 SELECT kalix.archive_account(:'annex');
 SELECT kalix.switch_account(:'annex');
@@ -329,10 +330,10 @@ RESET ROLE;
 ------------------------------------------------------------------------------
 -- The admin of Downtown is not a member of Pediatrics, but may unlink it as
 -- the admin of its parent.
-SET ROLE hier_admin;
+SET ROLE fixture_bob;
 SELECT kalix.unlink_child(:'pediatrics');
 RESET ROLE;
-SET ROLE hier_clerk;
+SET ROLE fixture_carol;
 SELECT kalix.switch_account(:'pediatrics') IS NOT NULL AS switched;
 SELECT hier_names(kalix.lineage()) AS lineage, hier_name(kalix.billing_account()) AS payer;
 SELECT kind, hier_name(account_id) AS owner, name FROM hier_resources ORDER BY 1, 3;
@@ -340,7 +341,7 @@ SELECT name, depth FROM kalix.billed_accounts();
 SELECT name, depth, path FROM kalix.account_tree;
 RESET kalix.current_account;
 RESET ROLE;
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT name, depth FROM kalix.billed_accounts(:'sunrise');
 SELECT hier_name(l.account_id) AS account, l.action, hier_name((l.detail->>'parent_id')::uuid) AS parent
 FROM kalix.audit_log l WHERE l.action IN ('unlink_child', 'archive_account') ORDER BY l.id;
@@ -357,25 +358,25 @@ RESET ROLE;
 -- An archived account ends the lineage: it and its ancestors share nothing
 -- and pay for nothing.
 UPDATE kalix.accounts SET archived_at = now() WHERE id = :'region';
-SET ROLE hier_clerk;
+SET ROLE fixture_carol;
 SELECT kalix.switch_account(:'pediatrics') IS NOT NULL AS switched;
 SELECT hier_names(kalix.lineage()) AS lineage, hier_name(kalix.billing_account()) AS payer;
 SELECT DISTINCT hier_name(account_id) AS owner FROM hier_resources ORDER BY 1;
 RESET kalix.current_account;
 RESET ROLE;
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT hier_name(account_id) AS account, depth FROM kalix.descendants(:'sunrise') ORDER BY depth, 1;
 RESET ROLE;
 UPDATE kalix.accounts SET archived_at = NULL WHERE id = :'region';
 -- A cycle of parent links is reported, never followed forever.
 UPDATE kalix.accounts SET parent_id = :'pediatrics' WHERE id = :'sunrise';
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT kalix.lineage(:'downtown');
 SELECT * FROM kalix.descendants(:'region');
 SELECT kalix.link_child(:'harbor', :'downtown');
 RESET ROLE;
 UPDATE kalix.accounts SET parent_id = NULL WHERE id = :'sunrise';
-SET ROLE hier_owner;
+SET ROLE fixture_alice;
 SELECT hier_names(kalix.lineage(:'pediatrics')) AS lineage;
 RESET ROLE;
 
@@ -393,4 +394,3 @@ DELETE FROM kalix.memberships WHERE login_id IN (SELECT id FROM kalix.logins WHE
 UPDATE kalix.accounts SET parent_id = NULL WHERE created_by IN (SELECT id FROM kalix.logins WHERE email LIKE '%@hier.test');
 DELETE FROM kalix.accounts WHERE created_by IN (SELECT id FROM kalix.logins WHERE email LIKE '%@hier.test');
 DELETE FROM kalix.logins WHERE email LIKE '%@hier.test';
-DROP ROLE hier_owner, hier_admin, hier_clerk, hier_outsider, hier_nobody;

@@ -2,10 +2,8 @@
 -- Accounts used in refusals get fixed ids so that error texts are stable.
 \set SHOW_CONTEXT never
 
-CREATE ROLE identity_alice LOGIN;
-CREATE ROLE identity_bob LOGIN;
-CREATE ROLE identity_app LOGIN;
-CREATE ROLE identity_nobody LOGIN;
+-- The roles are the fixture's (sql/fixture.sql); fixture_app, the
+-- application's role, is granted here what it needs step by step.
 
 ------------------------------------------------------------------------------
 -- create_login
@@ -13,15 +11,15 @@ CREATE ROLE identity_nobody LOGIN;
 
 -- EXECUTE is not granted to PUBLIC: the application's role gets it.
 SELECT has_function_privilege('public', 'kalix.create_login(text, text, name)', 'EXECUTE') AS public_may_create;
-SET ROLE identity_nobody;
+SET ROLE fixture_nobody;
 SELECT kalix.create_login('nobody@identity.test');
 RESET ROLE;
-GRANT EXECUTE ON FUNCTION kalix.create_login(text, text, name) TO identity_app;
+GRANT EXECUTE ON FUNCTION kalix.create_login(text, text, name) TO fixture_app;
 
 -- Happy path, as the application role; the email is trimmed.
-SET ROLE identity_app;
-SELECT kalix.create_login('  Alice@Identity.test ', 'Alice', 'identity_alice') AS alice \gset
-SELECT kalix.create_login('bob@identity.test', 'Bob', 'identity_bob') AS bob \gset
+SET ROLE fixture_app;
+SELECT kalix.create_login('  Alice@Identity.test ', 'Alice', 'fixture_alice') AS alice \gset
+SELECT kalix.create_login('bob@identity.test', 'Bob', 'fixture_bob') AS bob \gset
 SELECT kalix.create_login('carol@identity.test') AS carol \gset
 RESET ROLE;
 SELECT email, display_name, db_role FROM kalix.logins
@@ -44,7 +42,7 @@ SELECT kalix.create_login(E'\t erin@identity.test\n') AS erin \gset
 SELECT email FROM kalix.logins WHERE id = :'erin';
 -- Unknown database role, and a role that already has a login.
 SELECT kalix.create_login('dave@identity.test', 'Dave', 'identity_no_such_role');
-SELECT kalix.create_login('dave@identity.test', 'Dave', 'identity_alice');
+SELECT kalix.create_login('dave@identity.test', 'Dave', 'fixture_alice');
 -- Nothing was created by the refused calls.
 SELECT count(*) FROM kalix.logins WHERE email ILIKE 'dave@%' OR email ILIKE '%@b@%';
 
@@ -55,7 +53,7 @@ SELECT count(*) FROM kalix.logins WHERE email ILIKE 'dave@%' OR email ILIKE '%@b
 -- A superuser without a login of its own has none.
 SELECT kalix.current_login() IS NULL AS no_login;
 -- Through db_role.
-SET ROLE identity_alice;
+SET ROLE fixture_alice;
 SELECT kalix.current_login() = :'alice' AS is_alice;
 RESET ROLE;
 -- Through kalix.current_login, as a superuser.
@@ -64,8 +62,8 @@ SELECT kalix.current_login() = :'bob' AS is_bob;
 RESET kalix.current_login;
 SELECT kalix.current_login() IS NULL AS no_login;
 -- Through kalix.current_login, as a role granted SET on it.
-GRANT SET ON PARAMETER kalix.current_login TO identity_app;
-SET ROLE identity_app;
+GRANT SET ON PARAMETER kalix.current_login TO fixture_app;
+SET ROLE fixture_app;
 SET kalix.current_login = :'carol';
 SELECT kalix.current_login() = :'carol' AS is_carol;
 SELECT set_config('kalix.current_login', :'bob', false) IS NOT NULL AS set;
@@ -73,7 +71,7 @@ SELECT kalix.current_login() = :'bob' AS is_bob;
 RESET kalix.current_login;
 RESET ROLE;
 -- An ordinary role may not choose a login.
-SET ROLE identity_alice;
+SET ROLE fixture_alice;
 SET kalix.current_login = :'bob';
 SELECT kalix.current_login() = :'alice' AS still_alice;
 RESET ROLE;
@@ -103,7 +101,7 @@ UPDATE kalix.accounts SET archived_at = now() WHERE id = 'a1000000-0000-0000-000
 -- SET kalix.current_account
 ------------------------------------------------------------------------------
 
-SET ROLE identity_alice;
+SET ROLE fixture_alice;
 -- Only a UUID or '' is accepted.
 SET kalix.current_account = 'sunrise';
 SET kalix.current_account = 'a1000000-0000-0000-0000-00000000000';
@@ -138,7 +136,7 @@ RESET kalix.current_account;
 -- switch_account, current_account, current_account_role, my_accounts
 ------------------------------------------------------------------------------
 
-SET ROLE identity_alice;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account('a1000000-0000-0000-0000-000000000001');
 SELECT kalix.current_account(), kalix.current_account_role();
 SELECT kalix.switch_account('a1000000-0000-0000-0000-000000000002');
@@ -164,17 +162,17 @@ SELECT kalix.switch_account('a1000000-0000-0000-0000-000000000001');
 SELECT count(*) FROM kalix.my_accounts();
 
 -- Bob's view: his own accounts only.
-SET ROLE identity_bob;
+SET ROLE fixture_bob;
 SELECT name, role, is_current FROM kalix.my_accounts();
 SELECT kalix.current_account() IS NULL AS none;
 RESET ROLE;
 
 -- An account archived while in use: current_account() refuses it.
-SET ROLE identity_alice;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account('a1000000-0000-0000-0000-000000000001');
 RESET ROLE;
 UPDATE kalix.accounts SET archived_at = now() WHERE id = 'a1000000-0000-0000-0000-000000000001';
-SET ROLE identity_alice;
+SET ROLE fixture_alice;
 SELECT kalix.current_account();
 SELECT kalix.current_account_role();
 SELECT name FROM kalix.my_accounts();
@@ -183,12 +181,12 @@ RESET ROLE;
 UPDATE kalix.accounts SET archived_at = NULL WHERE id = 'a1000000-0000-0000-0000-000000000001';
 
 -- A membership removed while in use: refused at the next statement.
-SET ROLE identity_bob;
+SET ROLE fixture_bob;
 SELECT kalix.switch_account('a1000000-0000-0000-0000-000000000002');
 RESET ROLE;
 DELETE FROM kalix.memberships
 WHERE account_id = 'a1000000-0000-0000-0000-000000000002' AND login_id = :'bob';
-SET ROLE identity_bob;
+SET ROLE fixture_bob;
 SELECT kalix.current_account();
 RESET kalix.current_account;
 RESET ROLE;
@@ -199,7 +197,7 @@ RESET ROLE;
 
 SHOW kalix.account_scope;
 SET kalix.account_scope = 'transaction';
-SET ROLE identity_alice;
+SET ROLE fixture_alice;
 -- An ordinary role cannot change the scope back.
 SET kalix.account_scope = 'session';
 -- A session-level SET in one transaction is gone in the next.
@@ -241,7 +239,7 @@ SET kalix.max_depth = 1001;
 SET kalix.max_depth = 1000;
 SHOW kalix.max_depth;
 RESET kalix.max_depth;
-SET ROLE identity_alice;
+SET ROLE fixture_alice;
 SET kalix.max_depth = 4;
 RESET ROLE;
 SET kalix.account_scope = 'statement';
@@ -254,9 +252,8 @@ SET kalix.no_such_setting = 'x';
 
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'a1000000-%';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'a1000000-%';
-DELETE FROM kalix.audit_log WHERE login_id IN (:'alice', :'bob', :'carol')
-    OR detail->>'login_id' IN (:'alice', :'bob', :'carol');
-DELETE FROM kalix.logins WHERE id IN (:'alice', :'bob', :'carol');
-REVOKE SET ON PARAMETER kalix.current_login FROM identity_app;
-REVOKE EXECUTE ON FUNCTION kalix.create_login(text, text, name) FROM identity_app;
-DROP ROLE identity_alice, identity_bob, identity_app, identity_nobody;
+DELETE FROM kalix.audit_log WHERE login_id IN (:'alice', :'bob', :'carol', :'erin')
+    OR detail->>'login_id' IN (:'alice', :'bob', :'carol', :'erin');
+DELETE FROM kalix.logins WHERE id IN (:'alice', :'bob', :'carol', :'erin');
+REVOKE SET ON PARAMETER kalix.current_login FROM fixture_app;
+REVOKE EXECUTE ON FUNCTION kalix.create_login(text, text, name) FROM fixture_app;

@@ -1,10 +1,9 @@
 -- isolation: enable_isolation, disable_isolation and what they enforce.
 \set SHOW_CONTEXT never
 
-CREATE ROLE isolation_owner;
-CREATE ROLE isolation_bob;
-SELECT kalix.create_login('owner@isolation.test', 'Owner', 'isolation_owner') AS owner_login \gset
-SELECT kalix.create_login('bob@isolation.test', 'Bob', 'isolation_bob') AS bob_login \gset
+-- The roles are the fixture's (sql/fixture.sql).
+SELECT kalix.create_login('owner@isolation.test', 'Owner', 'fixture_owner') AS owner_login \gset
+SELECT kalix.create_login('bob@isolation.test', 'Bob', 'fixture_bob') AS bob_login \gset
 INSERT INTO kalix.accounts (id, name) VALUES
     ('a3000000-0000-0000-0000-000000000001', 'Isolation Sunrise'),
     ('a3000000-0000-0000-0000-000000000002', 'Isolation Downtown');
@@ -21,11 +20,11 @@ CREATE INDEX isolation_notes_account_idx ON isolation_notes (account_id, id);
 CREATE TABLE isolation_bare (account_id uuid, body text);
 CREATE TABLE isolation_texty (account_id text, body text);
 CREATE VIEW isolation_view AS SELECT * FROM isolation_bare;
-ALTER TABLE isolation_notes OWNER TO isolation_owner;
-ALTER TABLE isolation_bare OWNER TO isolation_owner;
-ALTER TABLE isolation_texty OWNER TO isolation_owner;
-ALTER VIEW isolation_view OWNER TO isolation_owner;
-GRANT SELECT, INSERT, UPDATE, DELETE ON isolation_notes TO isolation_bob;
+ALTER TABLE isolation_notes OWNER TO fixture_owner;
+ALTER TABLE isolation_bare OWNER TO fixture_owner;
+ALTER TABLE isolation_texty OWNER TO fixture_owner;
+ALTER VIEW isolation_view OWNER TO fixture_owner;
+GRANT SELECT, INSERT, UPDATE, DELETE ON isolation_notes TO fixture_bob;
 
 ------------------------------------------------------------------------------
 -- Refusals
@@ -34,13 +33,13 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON isolation_notes TO isolation_bob;
 -- Only the table's owner, and that is checked before anything else: the
 -- other arguments, even NULL ones, reveal nothing about others' tables
 -- (review item 12: enable_isolation(NULL) skipped the owner check).
-SET ROLE isolation_bob;
+SET ROLE fixture_bob;
 SELECT kalix.enable_isolation('isolation_notes');
 SELECT kalix.enable_isolation('isolation_notes', NULL, NULL);
 SELECT kalix.enable_isolation(NULL);
 SELECT kalix.disable_isolation(NULL);
 RESET ROLE;
-SET ROLE isolation_owner;
+SET ROLE fixture_owner;
 SELECT kalix.enable_isolation('isolation_notes', NULL);
 SELECT kalix.enable_isolation('isolation_notes', 'account_id', NULL);
 -- The owner check is no longer a function anyone can call (review item 12).
@@ -83,7 +82,7 @@ SELECT g, CASE WHEN g % 2 = 0 THEN 'a3000000-0000-0000-0000-000000000001'::uuid
 FROM generate_series(1, 2000) g;
 ANALYZE isolation_notes;
 -- The owner is subject to the policies too (FORCE ROW LEVEL SECURITY).
-SET ROLE isolation_owner;
+SET ROLE fixture_owner;
 SELECT count(*) FROM isolation_notes;
 -- An INSERT with no account names the cause (the usual mistake); an INSERT
 -- of no rows, an UPDATE or a DELETE simply finds nothing.
@@ -100,7 +99,7 @@ SELECT count(*) FROM isolation_notes;
 RESET kalix.current_account;
 SELECT count(*) FROM isolation_notes;
 RESET ROLE;
-SET ROLE isolation_bob;
+SET ROLE fixture_bob;
 SELECT count(*) FROM isolation_notes;
 SELECT kalix.switch_account('a3000000-0000-0000-0000-000000000002') IS NOT NULL AS switched;
 SELECT count(*), bool_and(id % 2 = 1) AS all_odd FROM isolation_notes;
@@ -111,7 +110,7 @@ RESET ROLE;
 -- The account condition is an index condition, also in a generic plan
 ------------------------------------------------------------------------------
 
-SET ROLE isolation_bob;
+SET ROLE fixture_bob;
 SELECT kalix.switch_account('a3000000-0000-0000-0000-000000000002') IS NOT NULL AS switched;
 PREPARE isolation_by_id(int) AS SELECT * FROM isolation_notes WHERE id = $1;
 SET plan_cache_mode = force_generic_plan;
@@ -127,10 +126,10 @@ RESET ROLE;
 -- Disabling
 ------------------------------------------------------------------------------
 
-SET ROLE isolation_bob;
+SET ROLE fixture_bob;
 SELECT kalix.disable_isolation('isolation_notes');
 RESET ROLE;
-SET ROLE isolation_owner;
+SET ROLE fixture_owner;
 SELECT kalix.disable_isolation('isolation_texty');
 SELECT kalix.disable_isolation('isolation_notes');
 SELECT tbl FROM kalix.isolated_tables ORDER BY tbl::text;
@@ -164,10 +163,9 @@ SELECT count(*) FROM kalix.isolated_tables;
 ------------------------------------------------------------------------------
 
 DROP TABLE isolation_notes, isolation_texty;
-DELETE FROM kalix.audit_log WHERE action IN ('enable_isolation', 'disable_isolation')
+DELETE FROM kalix.audit_log WHERE detail->>'table' LIKE 'public.isolation\_%'
     OR login_id IN (:'owner_login', :'bob_login')
     OR detail->>'login_id' IN (:'owner_login', :'bob_login');
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'a3000000-%';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'a3000000-%';
 DELETE FROM kalix.logins WHERE id IN (:'owner_login', :'bob_login');
-DROP ROLE isolation_owner, isolation_bob;

@@ -2,10 +2,9 @@
 -- their owner (items 6 and 7), each as it was run, and how it now fails.
 \set SHOW_CONTEXT never
 
-CREATE ROLE iso_owner;
-CREATE ROLE iso_tenant;
-SELECT kalix.create_login('owner@iso-attacks.test', 'Owner', 'iso_owner') AS owner_login \gset
-SELECT kalix.create_login('tenant@iso-attacks.test', 'Tenant', 'iso_tenant') AS tenant_login \gset
+-- The roles are the fixture's (sql/fixture.sql).
+SELECT kalix.create_login('owner@iso-attacks.test', 'Owner', 'fixture_owner') AS owner_login \gset
+SELECT kalix.create_login('tenant@iso-attacks.test', 'Tenant', 'fixture_alice') AS tenant_login \gset
 INSERT INTO kalix.accounts (id, name) VALUES
     ('ad000000-0000-0000-0000-00000000000a', 'Iso Attacks A'),
     ('ad000000-0000-0000-0000-00000000000b', 'Iso Attacks B');
@@ -16,9 +15,9 @@ CREATE TABLE iso_notes (id int, account_id uuid NOT NULL, body text, PRIMARY KEY
 INSERT INTO iso_notes VALUES
     (1, 'ad000000-0000-0000-0000-00000000000a', 'a1'),
     (2, 'ad000000-0000-0000-0000-00000000000b', 'b1');
-ALTER TABLE iso_notes OWNER TO iso_owner;
-GRANT SELECT, INSERT, UPDATE, DELETE ON iso_notes TO iso_tenant;
-SET ROLE iso_owner;
+ALTER TABLE iso_notes OWNER TO fixture_owner;
+GRANT SELECT, INSERT, UPDATE, DELETE ON iso_notes TO fixture_alice;
+SET ROLE fixture_owner;
 SELECT kalix.enable_isolation('iso_notes');
 RESET ROLE;
 
@@ -27,7 +26,7 @@ RESET ROLE;
 -- everything and puts them back.  Every step is refused with a hint.
 ------------------------------------------------------------------------------
 
-SET ROLE iso_owner;
+SET ROLE fixture_owner;
 ALTER POLICY kalix_select ON iso_notes USING (true);
 DROP POLICY kalix_select ON iso_notes;
 DROP POLICY IF EXISTS kalix_permit ON iso_notes;
@@ -53,7 +52,7 @@ RESET ROLE;
 SELECT * FROM kalix.lint();
 
 -- The tenant, who does not own the table, is refused the same way.
-SET ROLE iso_tenant;
+SET ROLE fixture_alice;
 DROP POLICY kalix_select ON iso_notes;
 RESET ROLE;
 
@@ -62,7 +61,7 @@ RESET ROLE;
 ALTER POLICY kalix_select ON iso_notes USING (true);
 ALTER TABLE iso_notes NO FORCE ROW LEVEL SECURITY;
 SELECT * FROM kalix.lint();
-SET ROLE iso_owner;
+SET ROLE fixture_owner;
 SELECT kalix.disable_isolation('iso_notes');
 SELECT kalix.enable_isolation('iso_notes');
 RESET ROLE;
@@ -70,7 +69,7 @@ SELECT * FROM kalix.lint();
 
 -- Nor can the owner take the table out of the registry to escape the
 -- guard, or change the extension's objects: they are the extension owner's.
-SET ROLE iso_owner;
+SET ROLE fixture_owner;
 DELETE FROM kalix.isolated_tables WHERE tbl = 'iso_notes'::regclass;
 UPDATE kalix.isolated_tables SET account_column = 'id';
 ALTER TABLE kalix.isolated_tables DISABLE ROW LEVEL SECURITY;
@@ -78,7 +77,7 @@ DROP POLICY isolated_tables_public ON kalix.isolated_tables;
 ALTER EVENT TRIGGER kalix_guard_isolation_ddl DISABLE;
 -- TRUNCATE, which row-level security does not govern, needs its own grant.
 RESET ROLE;
-SET ROLE iso_tenant;
+SET ROLE fixture_alice;
 TRUNCATE iso_notes;
 RESET ROLE;
 SELECT count(*) AS registered FROM kalix.isolated_tables WHERE tbl = 'iso_notes'::regclass;
@@ -86,7 +85,7 @@ SELECT count(*) AS registered FROM kalix.isolated_tables WHERE tbl = 'iso_notes'
 -- In a session where no kalix function ran yet (the library not loaded),
 -- the refusal holds too: it is an event trigger, not a hook.
 \c
-SET ROLE iso_owner;
+SET ROLE fixture_owner;
 DROP POLICY kalix_select ON iso_notes;
 RESET ROLE;
 
@@ -101,13 +100,13 @@ RESET ROLE;
 CREATE TABLE events (id int, account_id uuid NOT NULL, what text) PARTITION BY RANGE (id);
 CREATE INDEX ON events (account_id);
 CREATE TABLE events_p0 PARTITION OF events FOR VALUES FROM (0) TO (100);
-ALTER TABLE events OWNER TO iso_owner;
-ALTER TABLE events_p0 OWNER TO iso_owner;
+ALTER TABLE events OWNER TO fixture_owner;
+ALTER TABLE events_p0 OWNER TO fixture_owner;
 INSERT INTO events VALUES
     (1, 'ad000000-0000-0000-0000-00000000000a', 'a event'),
     (2, 'ad000000-0000-0000-0000-00000000000b', 'b event');
-GRANT CREATE ON SCHEMA public TO iso_owner;
-SET ROLE iso_owner;
+GRANT CREATE ON SCHEMA public TO fixture_owner;
+SET ROLE fixture_owner;
 SELECT kalix.enable_isolation('events');
 -- The attack as run: the owner, no account set.
 SELECT * FROM events_p0;
@@ -117,7 +116,7 @@ SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
 WHERE relname LIKE 'events%' AND relkind IN ('r', 'p') ORDER BY relname;
 
 -- Created later with PARTITION OF, or attached: isolated at once.
-SET ROLE iso_owner;
+SET ROLE fixture_owner;
 CREATE TABLE events_p1 PARTITION OF events FOR VALUES FROM (100) TO (200) PARTITION BY LIST (what);
 CREATE TABLE events_p1_b PARTITION OF events_p1 FOR VALUES IN ('b event later');
 CREATE TABLE events_p2 (id int, account_id uuid NOT NULL, what text);
@@ -125,7 +124,7 @@ INSERT INTO events_p2 VALUES (250, 'ad000000-0000-0000-0000-00000000000b', 'b be
 ALTER TABLE events ATTACH PARTITION events_p2 FOR VALUES FROM (200) TO (300);
 RESET ROLE;
 INSERT INTO events VALUES (150, 'ad000000-0000-0000-0000-00000000000b', 'b event later');
-SET ROLE iso_owner;
+SET ROLE fixture_owner;
 SELECT * FROM events_p2;
 SELECT * FROM events_p1_b;
 SELECT * FROM events;
@@ -136,8 +135,8 @@ WHERE action = 'enable_isolation' AND detail->>'table' LIKE 'public.events%' ORD
 SELECT * FROM kalix.lint();
 
 -- In the tenant's account: exactly its rows, through the parent or a partition.
-GRANT SELECT ON events, events_p0, events_p2 TO iso_tenant;
-SET ROLE iso_tenant;
+GRANT SELECT ON events, events_p0, events_p2 TO fixture_alice;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account('ad000000-0000-0000-0000-00000000000a') IS NOT NULL AS switched;
 SELECT * FROM events;
 SELECT * FROM events_p0;
@@ -147,7 +146,7 @@ RESET ROLE;
 
 -- A partition's isolation is its parent's: it is not disabled alone, and
 -- its policies are guarded like the parent's.
-SET ROLE iso_owner;
+SET ROLE fixture_owner;
 SELECT kalix.disable_isolation('events_p0');
 ALTER TABLE events_p0 DISABLE ROW LEVEL SECURITY;
 -- Detached, a partition stays isolated (fail closed).
@@ -171,11 +170,12 @@ RESET ROLE;
 ------------------------------------------------------------------------------
 
 DROP TABLE events, events_p2, iso_notes;
-DELETE FROM kalix.audit_log WHERE action IN ('enable_isolation', 'disable_isolation')
-    OR login_id IN (:'owner_login', :'tenant_login');
+DELETE FROM kalix.audit_log WHERE detail->>'table' IN ('public.iso_notes', 'public.events')
+    OR detail->>'table' LIKE 'public.events\_p%'
+    OR login_id IN (:'owner_login', :'tenant_login')
+    OR detail->>'login_id' IN (:'owner_login', :'tenant_login');
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'ad000000-%';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'ad000000-%';
 DELETE FROM kalix.logins WHERE id IN (:'owner_login', :'tenant_login');
-REVOKE CREATE ON SCHEMA public FROM iso_owner;
-DROP ROLE iso_owner, iso_tenant;
+REVOKE CREATE ON SCHEMA public FROM fixture_owner;
 SELECT count(*) AS registered_left FROM kalix.isolated_tables;

@@ -83,10 +83,12 @@ SELECT * FROM kalix.lint();
 -- SECURITY DEFINER functions in any schema need a pinned search_path (these
 -- belong to a role without superuser or BYPASSRLS: see below for those).
 CREATE SCHEMA lint_app;
-CREATE ROLE lint_definer;
-GRANT USAGE, CREATE ON SCHEMA lint_app TO lint_definer;
-GRANT SELECT ON lint_notes TO lint_definer;
-SET ROLE lint_definer;
+-- The roles are the fixture's (sql/fixture.sql): fixture_owner defines these
+-- functions, fixture_alice is the tenant, fixture_mallory an outsider and
+-- fixture_carol an ordinary role that runs lint.
+GRANT USAGE, CREATE ON SCHEMA lint_app TO fixture_owner;
+GRANT SELECT ON lint_notes TO fixture_owner;
+SET ROLE fixture_owner;
 CREATE FUNCTION lint_app.count_notes() RETURNS bigint
     LANGUAGE sql SECURITY DEFINER AS 'SELECT count(*) FROM lint_notes';
 CREATE FUNCTION lint_app.count_notes(uuid) RETURNS bigint
@@ -109,9 +111,7 @@ SELECT * FROM kalix.lint();
 ------------------------------------------------------------------------------
 
 \set SHOW_CONTEXT never
-CREATE ROLE lint_tenant;
-CREATE ROLE lint_outsider;
-SELECT kalix.create_login('tenant@lint.test', 'Tenant', 'lint_tenant') AS tenant_login \gset
+SELECT kalix.create_login('tenant@lint.test', 'Tenant', 'fixture_alice') AS tenant_login \gset
 INSERT INTO kalix.accounts (id, name) VALUES
     ('ac000000-0000-0000-0000-00000000000a', 'Lint Tenant'),
     ('ac000000-0000-0000-0000-00000000000b', 'Lint Other');
@@ -120,13 +120,13 @@ INSERT INTO kalix.memberships (account_id, login_id, role) VALUES
 INSERT INTO lint_notes VALUES
     (1, 'ac000000-0000-0000-0000-00000000000a', 'mine'),
     (2, 'ac000000-0000-0000-0000-00000000000b', 'theirs');
-GRANT SELECT, INSERT, UPDATE, DELETE ON lint_notes TO lint_tenant;
+GRANT SELECT, INSERT, UPDATE, DELETE ON lint_notes TO fixture_alice;
 
 -- Item 9: TRUNCATE granted to a tenant wipes every account (row-level
 -- security does not govern TRUNCATE); REFERENCES and TRIGGER leak too.
-GRANT TRUNCATE, REFERENCES, TRIGGER ON lint_notes TO lint_tenant;
+GRANT TRUNCATE, REFERENCES, TRIGGER ON lint_notes TO fixture_alice;
 BEGIN;
-SET LOCAL ROLE lint_tenant;
+SET LOCAL ROLE fixture_alice;
 SELECT kalix.switch_account('ac000000-0000-0000-0000-00000000000a', true) IS NOT NULL AS switched;
 SELECT count(*) AS rows_the_tenant_sees FROM lint_notes;
 TRUNCATE lint_notes;
@@ -134,16 +134,17 @@ RESET ROLE;
 SELECT count(*) AS rows_left_in_every_account FROM lint_notes;
 ROLLBACK;
 SELECT * FROM kalix.lint();
-REVOKE TRUNCATE, REFERENCES, TRIGGER ON lint_notes FROM lint_tenant;
+REVOKE TRUNCATE, REFERENCES, TRIGGER ON lint_notes FROM fixture_alice;
 
 -- Item 9: a superuser-owned SECURITY DEFINER function over an isolated table
 -- (its search_path pinned, so only the owner is wrong) counts every account.
+-- A superuser of its own: no role of the fixture is one.
 CREATE ROLE lint_superuser SUPERUSER;
 CREATE FUNCTION public.lint_count_notes() RETURNS bigint
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'SELECT count(*) FROM public.lint_notes';
 ALTER FUNCTION public.lint_count_notes() OWNER TO lint_superuser;
-SET ROLE lint_tenant;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account('ac000000-0000-0000-0000-00000000000a') IS NOT NULL AS switched;
 SELECT (SELECT count(*) FROM lint_notes) AS own_rows, public.lint_count_notes() AS through_the_function;
 RESET kalix.current_account;
@@ -160,12 +161,12 @@ CREATE TABLE lint_copies (account_id uuid, body text);
 GRANT SELECT ON lint_copies TO PUBLIC;
 CREATE RULE lint_copy AS ON INSERT TO lint_notes
     DO ALSO INSERT INTO lint_copies VALUES (NEW.account_id, NEW.body);
-SET ROLE lint_tenant;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account('ac000000-0000-0000-0000-00000000000a') IS NOT NULL AS switched;
 INSERT INTO lint_notes VALUES (3, 'ac000000-0000-0000-0000-00000000000a', 'private note');
 RESET kalix.current_account;
 RESET ROLE;
-SET ROLE lint_outsider;
+SET ROLE fixture_mallory;
 SELECT body AS read_by_a_role_with_no_account FROM lint_copies;
 RESET ROLE;
 SELECT * FROM kalix.lint();
@@ -183,8 +184,8 @@ CREATE INDEX ON lint_invoices (account_id);
 SELECT kalix.enable_isolation('lint_invoices');
 INSERT INTO lint_invoices VALUES (20, 'ac000000-0000-0000-0000-00000000000b');
 ALTER TABLE lint_notes ADD COLUMN invoice_id int REFERENCES lint_invoices (id);
-GRANT SELECT, INSERT, UPDATE, DELETE ON lint_invoices TO lint_tenant;
-SET ROLE lint_tenant;
+GRANT SELECT, INSERT, UPDATE, DELETE ON lint_invoices TO fixture_alice;
+SET ROLE fixture_alice;
 SELECT kalix.switch_account('ac000000-0000-0000-0000-00000000000a') IS NOT NULL AS switched;
 INSERT INTO lint_notes (id, account_id, mrn) VALUES (4, 'ac000000-0000-0000-0000-00000000000a', 'MRN-2');
 WITH inserted AS (
@@ -200,7 +201,7 @@ BEGIN;
 SET LOCAL kalix.current_login = :'tenant_login';
 INSERT INTO kalix.memberships (account_id, login_id, role) VALUES
     ('ac000000-0000-0000-0000-00000000000b', :'tenant_login', 'owner');
-SET LOCAL ROLE lint_tenant;
+SET LOCAL ROLE fixture_alice;
 SELECT kalix.switch_account('ac000000-0000-0000-0000-00000000000b', true) IS NOT NULL AS switched_to_b;
 DELETE FROM lint_invoices WHERE id = 20;
 ROLLBACK;
@@ -210,26 +211,25 @@ ALTER TABLE lint_notes DROP COLUMN invoice_id, DROP COLUMN mrn;
 DROP TABLE lint_invoices;
 
 -- Item 1: objects planted in schema kalix, and CREATE on it for anyone else.
-SET ROLE lint_tenant;
+SET ROLE fixture_alice;
 CREATE FUNCTION kalix.require_argument(value text, argument text) RETURNS void
     LANGUAGE sql AS 'SELECT NULL';
 RESET ROLE;
-GRANT CREATE ON SCHEMA kalix TO lint_tenant;
+GRANT CREATE ON SCHEMA kalix TO fixture_alice;
 CREATE FUNCTION kalix.require_argument(value text, argument text) RETURNS void
     LANGUAGE sql AS 'SELECT NULL';
 SELECT * FROM kalix.lint();
 DROP FUNCTION kalix.require_argument(text, text);
-REVOKE CREATE ON SCHEMA kalix FROM lint_tenant;
+REVOKE CREATE ON SCHEMA kalix FROM fixture_alice;
 DELETE FROM lint_notes;
-REVOKE ALL ON lint_notes FROM lint_tenant;
+REVOKE ALL ON lint_notes FROM fixture_alice;
 SELECT * FROM kalix.lint();
 
 -- Every weakness at once, as an ordinary role sees it: lint needs no privileges.
 ALTER TABLE lint_notes NO FORCE ROW LEVEL SECURITY;
 ALTER VIEW lint_notes_view RESET (security_invoker);
 CREATE FUNCTION lint_app.unpinned() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';
-CREATE ROLE lint_reader;
-SET ROLE lint_reader;
+SET ROLE fixture_carol;
 SELECT * FROM kalix.lint();
 RESET ROLE;
 
@@ -239,11 +239,10 @@ DROP SCHEMA lint_app CASCADE;
 DROP VIEW lint_notes_view3, lint_notes_view2, lint_notes_view, lint_visits_view, lint_unrelated_view;
 SELECT * FROM kalix.lint();
 DROP TABLE lint_notes, lint_visits;
-DROP ROLE lint_reader, lint_definer;
 DELETE FROM kalix.memberships WHERE login_id = :'tenant_login';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'ac000000-%';
-DELETE FROM kalix.audit_log WHERE login_id = :'tenant_login';
+DELETE FROM kalix.audit_log WHERE login_id = :'tenant_login' OR detail->>'login_id' = :'tenant_login'
+    OR detail->>'table' LIKE 'public.lint\_%';
 DELETE FROM kalix.logins WHERE id = :'tenant_login';
-DROP ROLE lint_tenant, lint_outsider;
 SELECT * FROM kalix.lint();
 SELECT count(*) AS registered_left FROM kalix.isolated_tables;

@@ -91,14 +91,11 @@ DROP TABLE app_claims, app_providers;
 --
 -- The NPIs of an account: kalix.account_npis, add_npi, remove_npi, primary_npi.
 --
-CREATE ROLE npi_owner;
-CREATE ROLE npi_admin;
-CREATE ROLE npi_member;
-CREATE ROLE npi_outsider;
-SELECT kalix.create_login('owner@npi.example', 'Owner', 'npi_owner') AS owner_login \gset
-SELECT kalix.create_login('admin@npi.example', 'Admin', 'npi_admin') AS admin_login \gset
-SELECT kalix.create_login('member@npi.example', 'Member', 'npi_member') AS member_login \gset
-SELECT kalix.create_login('outsider@npi.example', 'Outsider', 'npi_outsider') AS outsider_login \gset
+-- The roles are the fixture's (sql/fixture.sql).
+SELECT kalix.create_login('owner@npi.example', 'Owner', 'fixture_alice') AS owner_login \gset
+SELECT kalix.create_login('admin@npi.example', 'Admin', 'fixture_bob') AS admin_login \gset
+SELECT kalix.create_login('member@npi.example', 'Member', 'fixture_carol') AS member_login \gset
+SELECT kalix.create_login('outsider@npi.example', 'Outsider', 'fixture_mallory') AS outsider_login \gset
 -- Set-up only: accounts with fixed ids (they appear in error messages) and
 -- memberships are written directly by the superuser.
 \set clinic 'c1c1c1c1-0000-4000-8000-000000000001'
@@ -111,7 +108,7 @@ VALUES (:'clinic', :'owner_login', 'owner'), (:'lab', :'owner_login', 'owner'),
 \set SHOW_CONTEXT never
 
 -- An admin registers NPIs; the first primary one becomes the primary NPI.
-SET ROLE npi_admin;
+SET ROLE fixture_bob;
 SELECT kalix.add_npi(:'clinic', '1234567893', 'Group NPI', true);
 SELECT kalix.add_npi(:'clinic', '1245319599', '  Dr. Ben  ');
 SELECT kalix.primary_npi(:'clinic');
@@ -140,7 +137,7 @@ DELETE FROM kalix.account_npis;
 RESET ROLE;
 
 -- A member reads the account's NPIs but cannot change them.
-SET ROLE npi_member;
+SET ROLE fixture_carol;
 SELECT npi, label, is_primary FROM kalix.account_npis ORDER BY npi;
 SELECT kalix.primary_npi(:'clinic');
 SELECT kalix.add_npi(:'clinic', '1999999992');
@@ -148,7 +145,7 @@ SELECT kalix.remove_npi(:'clinic', '1234567893');
 RESET ROLE;
 
 -- An outsider sees nothing and learns nothing.
-SET ROLE npi_outsider;
+SET ROLE fixture_mallory;
 SELECT count(*) FROM kalix.account_npis;
 SELECT kalix.primary_npi(:'clinic');
 SELECT kalix.add_npi(:'clinic', '1999999992');
@@ -156,7 +153,7 @@ SELECT kalix.remove_npi(:'clinic', '1234567893');
 RESET ROLE;
 
 -- The same NPI may serve several accounts, each with its own primary.
-SET ROLE npi_owner;
+SET ROLE fixture_alice;
 SELECT kalix.add_npi(:'lab', '1234567893', 'Group NPI', true);
 SELECT kalix.primary_npi(:'lab') AS lab_primary, kalix.primary_npi(:'clinic') AS clinic_primary;
 SELECT account_id = :'lab' AS in_lab, npi, is_primary FROM kalix.account_npis
@@ -174,7 +171,7 @@ INSERT INTO kalix.account_npis VALUES (:'lab', '1245319599', NULL, true);
 
 -- Archived accounts are refused (their NPIs stay readable).
 UPDATE kalix.accounts SET archived_at = now() WHERE id = :'lab';
-SET ROLE npi_owner;
+SET ROLE fixture_alice;
 SELECT kalix.add_npi(:'lab', '1245319599');
 SELECT kalix.remove_npi(:'lab', '1234567893');
 SELECT kalix.primary_npi(:'lab');
@@ -194,11 +191,13 @@ SELECT c.relname FROM pg_extension e, unnest(e.extconfig) AS t(oid) JOIN pg_clas
 WHERE e.extname = 'kalix_accounts' AND c.relname = 'account_npis';
 
 -- Clean up.
+DELETE FROM kalix.audit_log WHERE account_id IN (:'clinic', :'lab')
+    OR login_id IN (:'owner_login', :'admin_login', :'member_login', :'outsider_login')
+    OR detail->>'login_id' IN (:'owner_login', :'admin_login', :'member_login', :'outsider_login');
 DELETE FROM kalix.account_npis WHERE account_id IN (:'clinic', :'lab');
 DELETE FROM kalix.memberships WHERE account_id IN (:'clinic', :'lab');
 DELETE FROM kalix.accounts WHERE id IN (:'clinic', :'lab');
 DELETE FROM kalix.logins WHERE id IN (:'owner_login', :'admin_login', :'member_login', :'outsider_login');
-DROP ROLE npi_owner, npi_admin, npi_member, npi_outsider;
 
 --
 -- kalix_npi in a schema of the user's choice still serves kalix_accounts,

@@ -1,7 +1,8 @@
 --
 -- References between the extension's tables: constraint triggers that
 -- stand for foreign keys (so that pg_restore -j may load the tables in any
--- order), with a foreign key's errors.
+-- order), with a foreign key's errors.  The file makes every row it reads
+-- and removes them at its end, so it stands alone.
 --
 \set VERBOSITY default
 INSERT INTO kalix.logins (id, email) VALUES
@@ -10,6 +11,11 @@ INSERT INTO kalix.accounts (id, name, created_by) VALUES
     ('f1000000-0000-4000-8000-000000000001', 'Reference Clinic', 'f0000000-0000-4000-8000-000000000001');
 INSERT INTO kalix.memberships (account_id, login_id, role) VALUES
     ('f1000000-0000-4000-8000-000000000001', 'f0000000-0000-4000-8000-000000000001', 'owner');
+-- An account with an NPI, so that account_npis, too, references rows.
+INSERT INTO kalix.accounts (id, name, created_by) VALUES
+    ('f1000001-0000-4000-8000-000000000001', 'Reference Billing', 'f0000000-0000-4000-8000-000000000001');
+INSERT INTO kalix.account_npis (account_id, npi, is_primary) VALUES
+    ('f1000001-0000-4000-8000-000000000001', '1245319599', true);
 
 -- No foreign key is left between the extension's tables (pg_dump orders
 -- their data by those, which pg_restore -j ignores); a trigger of the same
@@ -110,10 +116,9 @@ ROLLBACK;
 -- them (an existence oracle on any table), and on a table outside schema
 -- kalix they refuse.
 --
-CREATE ROLE ref_outsider;
 CREATE TABLE public.ref_probe (account uuid);
-ALTER TABLE public.ref_probe OWNER TO ref_outsider;
-SET ROLE ref_outsider;
+ALTER TABLE public.ref_probe OWNER TO fixture_mallory;
+SET ROLE fixture_mallory;
 CREATE CONSTRAINT TRIGGER ref_probe_check AFTER INSERT ON public.ref_probe
     FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('account', 'kalix.accounts', 'id');
 RESET ROLE;
@@ -121,11 +126,11 @@ CREATE CONSTRAINT TRIGGER ref_probe_check AFTER INSERT ON public.ref_probe
     FOR EACH ROW EXECUTE FUNCTION kalix.reference_check('account', 'kalix.accounts', 'id');
 INSERT INTO public.ref_probe VALUES ('f1000000-0000-4000-8000-000000000001');
 DROP TABLE public.ref_probe;
-DROP ROLE ref_outsider;
 
 --
 -- Clean up
 --
+DELETE FROM kalix.account_npis WHERE account_id::text LIKE 'f100000_-%';
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'f1000000-%';
-DELETE FROM kalix.accounts WHERE id::text LIKE 'f1000000-%';
+DELETE FROM kalix.accounts WHERE id::text LIKE 'f100000_-%';
 DELETE FROM kalix.logins WHERE id::text LIKE 'f0000000-%';

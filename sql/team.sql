@@ -225,11 +225,12 @@ SELECT * FROM pg_temp.new_audit();
 --
 -- The audit trail: read by admins and owners through RLS, written by nobody
 --
-CREATE ROLE team_app;
-GRANT SET ON PARAMETER kalix.current_login TO team_app;
-CREATE ROLE team_writer IN ROLE pg_write_all_data;
+-- The roles are the fixture's (sql/fixture.sql): fixture_app is the
+-- application, fixture_dave a role allowed to write every table.
+GRANT SET ON PARAMETER kalix.current_login TO fixture_app;
+GRANT pg_write_all_data TO fixture_dave;
 RESET kalix.current_login;
-SET ROLE team_app;
+SET ROLE fixture_app;
 SET kalix.current_login = :admin;
 SELECT count(*) > 0 AS admin_reads_clinic_audit FROM kalix.audit_log WHERE account_id = :clinic;
 SET kalix.current_login = :member;
@@ -243,8 +244,8 @@ RESET kalix.current_login;
 RESET ROLE;
 -- a role allowed to write every table, here the database role of an admin
 -- who reads the account's audit rows, is still held off by row-level security
-UPDATE kalix.logins SET db_role = 'team_writer' WHERE id = :admin;
-SET ROLE team_writer;
+UPDATE kalix.logins SET db_role = 'fixture_dave' WHERE id = :admin;
+SET ROLE fixture_dave;
 SELECT count(*) > 0 AS writer_reads_clinic_audit FROM kalix.audit_log WHERE account_id = :clinic;
 WITH changed AS (UPDATE kalix.audit_log SET action = 'forged' RETURNING 1) SELECT count(*) AS updated FROM changed;
 WITH gone AS (DELETE FROM kalix.audit_log RETURNING 1) SELECT count(*) AS deleted FROM gone;
@@ -254,13 +255,13 @@ RESET ROLE;
 SELECT count(*) AS forged FROM kalix.audit_log WHERE action = 'forged';
 -- no grant beyond SELECT exists on the table
 SELECT grantee, privilege_type FROM information_schema.role_table_grants
-WHERE table_schema = 'kalix' AND table_name = 'audit_log' AND grantee <> 'postgres'
+WHERE table_schema = 'kalix' AND table_name = 'audit_log'
+  AND grantee <> pg_get_userbyid((SELECT relowner FROM pg_class WHERE oid = 'kalix.audit_log'::regclass))
 ORDER BY 1, 2;
 
 -- Clean up.
-REVOKE SET ON PARAMETER kalix.current_login FROM team_app;
-DROP ROLE team_app;
-DROP ROLE team_writer;
+REVOKE SET ON PARAMETER kalix.current_login FROM fixture_app;
+REVOKE pg_write_all_data FROM fixture_dave;
 RESET kalix.current_login;
 DELETE FROM kalix.audit_log WHERE account_id::text LIKE 'acc00000-%' OR login_id::text LIKE 'feed0000-%';
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'acc00000-%';

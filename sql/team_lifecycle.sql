@@ -4,18 +4,16 @@
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 
-CREATE ROLE team_life_plain;
-CREATE ROLE team_life_owner;
-CREATE ROLE team_life_app;
-CREATE ROLE team_life_nobody;
-GRANT SET ON PARAMETER kalix.current_login TO team_life_app;
-
+-- The roles are the fixture's (sql/fixture.sql): Olga is fixture_alice, Nora
+-- fixture_bob; fixture_app, the application's role, may set
+-- kalix.current_login; fixture_nobody is bound to no login.
+GRANT SET ON PARAMETER kalix.current_login TO fixture_app;
 INSERT INTO kalix.logins (id, email, display_name, db_role) VALUES
-    ('feed0015-0000-4000-8000-000000000001', 'life-owner@example.com', 'Olga Owner', 'team_life_owner'),
+    ('feed0015-0000-4000-8000-000000000001', 'life-owner@example.com', 'Olga Owner', 'fixture_alice'),
     ('feed0015-0000-4000-8000-000000000002', 'life-admin@example.com', 'Adam Admin', NULL),
     ('feed0015-0000-4000-8000-000000000003', 'life-member@example.com', 'Mia Member', NULL),
     ('feed0015-0000-4000-8000-000000000004', 'life-outsider@example.com', 'Otto Outsider', NULL),
-    ('feed0015-0000-4000-8000-000000000005', 'Nora.New@Example.com', 'Nora New', 'team_life_plain'),
+    ('feed0015-0000-4000-8000-000000000005', 'Nora.New@Example.com', 'Nora New', 'fixture_bob'),
     ('feed0015-0000-4000-8000-000000000006', 'life-branch-admin@example.com', 'Bea Branch', NULL);
 INSERT INTO kalix.accounts (id, name, parent_id, archived_at) VALUES
     ('acc00015-0000-4000-8000-000000000001', 'Life Clinic', NULL, NULL),
@@ -118,19 +116,19 @@ SELECT * FROM pg_temp.new_audit();
 -- admins of the account read its invitations; members and outsiders none
 -- (read as a role that RLS applies to, acting for each login)
 SET kalix.current_login = :admin;
-SET ROLE team_life_nobody;
+SET ROLE fixture_nobody;
 SELECT email, role FROM kalix.invitations ORDER BY email COLLATE "C";
 RESET ROLE;
 SET kalix.current_login = :member;
-SET ROLE team_life_nobody;
+SET ROLE fixture_nobody;
 SELECT count(*) AS seen_by_member FROM kalix.invitations;
 RESET ROLE;
 SET kalix.current_login = :outsider;
-SET ROLE team_life_nobody;
+SET ROLE fixture_nobody;
 SELECT count(*) AS seen_by_outsider FROM kalix.invitations;
 RESET ROLE;
 SET kalix.current_login = :branch_admin;
-SET ROLE team_life_nobody;
+SET ROLE fixture_nobody;
 SELECT email, role FROM kalix.invitations ORDER BY email COLLATE "C";
 RESET ROLE;
 
@@ -277,33 +275,33 @@ SELECT relacl IS NULL AS owner_only, relrowsecurity, relforcerowsecurity
 FROM pg_class WHERE oid = 'kalix.invitation_tokens'::regclass;
 SELECT r.rolname, has_table_privilege(r.oid, 'kalix.invitation_tokens', 'SELECT') AS can_select,
        has_any_column_privilege(r.oid, 'kalix.invitation_tokens', 'SELECT') AS any_column
-FROM pg_roles r WHERE r.rolname IN ('team_life_plain', 'team_life_owner', 'team_life_app') ORDER BY 1;
+FROM pg_roles r WHERE r.rolname IN ('fixture_bob', 'fixture_alice', 'fixture_app') ORDER BY 1;
 SELECT has_table_privilege('public', 'kalix.invitation_tokens', 'SELECT') AS public_can_select;
 RESET kalix.current_login;
-SET ROLE team_life_owner;
+SET ROLE fixture_alice;
 SELECT token_hash FROM kalix.invitation_tokens;
 RESET ROLE;
-SET ROLE team_life_app;
+SET ROLE fixture_app;
 SET kalix.current_login = :owner;
 SELECT * FROM kalix.invitation_tokens;
 RESET kalix.current_login;
 RESET ROLE;
-SET ROLE team_life_plain;
+SET ROLE fixture_bob;
 SELECT invitation_id FROM kalix.invitation_tokens;
 RESET ROLE;
 -- even a grant someone adds by mistake shows no rows
 BEGIN;
-GRANT SELECT ON kalix.invitation_tokens TO team_life_owner;
-SET ROLE team_life_owner;
+GRANT SELECT ON kalix.invitation_tokens TO fixture_alice;
+SET ROLE fixture_alice;
 SELECT count(*) AS rows_after_a_grant FROM kalix.invitation_tokens;
 ROLLBACK;
 
 --
 -- update_login
 --
--- A login changes its own details (its role has a login: Nora, team_life_plain).
+-- A login changes its own details (its role has a login: Nora, fixture_bob).
 RESET kalix.current_login;
-SET ROLE team_life_plain;
+SET ROLE fixture_bob;
 SELECT kalix.update_login(:nora, display_name => 'Nora N. New');
 -- a change of case only is its own email, not a taken one
 SELECT kalix.update_login(:nora, email => 'nora.new@example.com');
@@ -320,11 +318,11 @@ SELECT kalix.update_login(:nora, email => 'nora at example.com');
 SELECT kalix.update_login(NULL, email => 'x@example.com');
 RESET ROLE;
 -- a role without a login and without the SET privilege
-SET ROLE team_life_nobody;
+SET ROLE fixture_nobody;
 SELECT kalix.update_login(:nora, display_name => 'Nobody');
 RESET ROLE;
 -- the trusted application role changes any login
-SET ROLE team_life_app;
+SET ROLE fixture_app;
 SELECT kalix.update_login(:member, display_name => 'Mia M. Member');
 SELECT kalix.update_login('1b1b1b1b-0000-4000-8000-000000000000', display_name => 'Ghost');
 SET kalix.current_login = :outsider;
@@ -392,5 +390,18 @@ SELECT * FROM kalix.billing_summary(:clinic);
 
 RESET ROLE;
 RESET kalix.current_login;
-REVOKE SET ON PARAMETER kalix.current_login FROM team_life_app;
-DROP ROLE team_life_plain, team_life_owner, team_life_app, team_life_nobody;
+
+--
+-- Clean up: what this file made, and its audit rows.
+--
+REVOKE SET ON PARAMETER kalix.current_login FROM fixture_app;
+DELETE FROM kalix.audit_log WHERE account_id::text LIKE 'acc00015-%' OR login_id::text LIKE 'feed0015-%'
+    OR detail->>'login_id' LIKE 'feed0015-%';
+DELETE FROM kalix.invitation_tokens WHERE invitation_id IN
+    (SELECT id FROM kalix.invitations WHERE account_id::text LIKE 'acc00015-%');
+DELETE FROM kalix.invitations WHERE account_id::text LIKE 'acc00015-%';
+DELETE FROM kalix.account_npis WHERE account_id::text LIKE 'acc00015-%';
+DELETE FROM kalix.memberships WHERE account_id::text LIKE 'acc00015-%';
+UPDATE kalix.accounts SET parent_id = NULL WHERE id::text LIKE 'acc00015-%';
+DELETE FROM kalix.accounts WHERE id::text LIKE 'acc00015-%';
+DELETE FROM kalix.logins WHERE id::text LIKE 'feed0015-%';

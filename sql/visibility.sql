@@ -3,10 +3,9 @@
 -- each policy plans as an index condition on the caller's memberships (no
 -- full scan, no subquery).
 --
-CREATE ROLE vis_reader;
-CREATE ROLE vis_nobody;
+-- The roles are the fixture's (sql/fixture.sql).
 INSERT INTO kalix.logins (id, email, db_role) VALUES
-    ('e0000000-0000-4000-8000-000000000001', 'reader@visibility.test', 'vis_reader'),
+    ('e0000000-0000-4000-8000-000000000001', 'reader@visibility.test', 'fixture_alice'),
     ('e0000000-0000-4000-8000-000000000002', 'teammate@visibility.test', NULL),
     ('e0000000-0000-4000-8000-000000000003', 'stranger@visibility.test', NULL);
 INSERT INTO kalix.logins (id, email)
@@ -37,7 +36,7 @@ WHERE polrelid::regclass::text IN ('kalix.accounts', 'kalix.memberships', 'kalix
                                    'kalix.account_npis', 'kalix.audit_log', 'kalix.isolated_tables')
 ORDER BY 1, 2;
 
-SET ROLE vis_reader;
+SET ROLE fixture_alice;
 
 --
 -- What the reader sees: its two accounts (the stranger's other 4,998 not),
@@ -64,7 +63,7 @@ EXPLAIN (COSTS OFF) SELECT * FROM kalix.audit_log;
 EXPLAIN (COSTS OFF) SELECT account_id, name FROM kalix.account_tree;
 
 -- A role that is no login sees nothing (fail closed).
-SET ROLE vis_nobody;
+SET ROLE fixture_nobody;
 SELECT kalix.member_accounts(), kalix.admin_accounts(), kalix.team_logins();
 SELECT (SELECT count(*) FROM kalix.accounts) AS accounts,
        (SELECT count(*) FROM kalix.memberships) AS memberships,
@@ -77,7 +76,7 @@ SELECT (SELECT count(*) FROM kalix.accounts) AS accounts,
 RESET ROLE;
 DELETE FROM kalix.memberships
 WHERE account_id = 'e1000000-0000-4000-8000-000000000002' AND login_id = 'e0000000-0000-4000-8000-000000000001';
-SET ROLE vis_reader;
+SET ROLE fixture_alice;
 SELECT kalix.member_accounts();
 SELECT name FROM kalix.accounts ORDER BY name;
 
@@ -90,4 +89,3 @@ DELETE FROM kalix.account_npis WHERE account_id::text LIKE 'e1000000-%';
 DELETE FROM kalix.memberships WHERE account_id::text LIKE 'e1000000-%';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'e1000000-%';
 DELETE FROM kalix.logins WHERE id::text LIKE 'e0000000-%';
-DROP ROLE vis_reader, vis_nobody;

@@ -7,7 +7,9 @@
  * empty one or one over KALIX_NAME_MAX characters is refused (the CHECK on
  * kalix.accounts says the same for direct writes).  create_account(child)
  * and archive_account() change the shape of the hierarchy and take its
- * locks from tree.c.
+ * locks from tree.c; KalixBeginArchiveChange() takes them, and makes the
+ * checks under them, for archive_account() and unarchive_account()
+ * (unarchive.c) alike.
  */
 #include "postgres.h"
 
@@ -345,6 +347,37 @@ kalix_update_account(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * Starts archive_account() (archiving) or unarchive_account() (not): checks
+ * that the caller owns the account, takes the locks both share -- the
+ * account's tree (tree.c), then the account row, then the caller's
+ * membership, as in the team functions -- and checks again under them that
+ * the caller still owns the account and that it is in the state the change
+ * starts from.  Leaves the write begun; the caller ends it.
+ */
+void
+KalixBeginArchiveChange(const pg_uuid_t *account, bool archiving)
+{
+	bool		archived = false;
+	bool		owner = KalixCachedRole(account) >= KALIX_ROLE_OWNER;
+
+	if (owner)
+	{
+		KalixWriteBegin();
+		KalixLockTreeOf(account);
+		(void) KalixLockAccount(account, &archived);
+		owner = KalixLockedRole(account) >= KALIX_ROLE_OWNER;
+	}
+	if (!owner && archiving)
+		KalixRaiseCannotArchive(account);
+	if (!owner)
+		KalixRaiseCannotUnarchive(account);
+	if (archiving && archived)
+		KalixRaiseAlreadyArchived(account);
+	if (!archiving && !archived)
+		KalixRaiseNotArchived(account);
+}
+
 PG_FUNCTION_INFO_V1(kalix_archive_account);
 
 /* SQL: kalix.archive_account(account) -- owner; refused while it has unarchived children. */
@@ -362,7 +395,6 @@ kalix_archive_account(PG_FUNCTION_ARGS)
 		1, {UUIDOID}, NULL
 	};
 	pg_uuid_t	account;
-	bool		archived = false;
 	Datum		values[1];
 	bool		isnull;
 	int64		unarchived;
@@ -370,17 +402,8 @@ kalix_archive_account(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		KalixRaiseNullArgument("account");
 	account = *PG_GETARG_UUID_P(0);
-	if (KalixCachedRole(&account) < KALIX_ROLE_OWNER)
-		KalixRaiseCannotArchive(&account);
 
-	KalixWriteBegin();
-	KalixLockTreeOf(&account);
-	/* The account row before memberships, as in the team functions. */
-	(void) KalixLockAccount(&account, &archived);
-	if (KalixLockedRole(&account) < KALIX_ROLE_OWNER)
-		KalixRaiseCannotArchive(&account);
-	if (archived)
-		KalixRaiseAlreadyArchived(&account);
+	KalixBeginArchiveChange(&account, true);
 	values[0] = UUIDPGetDatum(&account);
 	(void) KalixExecute(&children, values, NULL);
 	unarchived = DatumGetInt64(KalixResultDatum(0, 1, &isnull));

@@ -1,7 +1,9 @@
 /*
  * accounts.h
  *		The email rules of logins, shared by create_login() (accounts.c),
- *		update_login() (logins.c) and invite() (invitations.c).
+ *		update_login() (logins.c) and invite() (invitations.c); the locks
+ *		and checks archive_account() and unarchive_account() (unarchive.c)
+ *		share.
  */
 #ifndef KALIX_ACCOUNTS_H
 #define KALIX_ACCOUNTS_H
@@ -12,5 +14,6 @@
 
 extern char *KalixCleanEmail(const char *email);
 extern void KalixRequireEmailFree(const char *email, const pg_uuid_t *self);
+extern void KalixBeginArchiveChange(const pg_uuid_t *account, bool archiving);
 
 #endif							/* KALIX_ACCOUNTS_H */

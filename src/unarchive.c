@@ -2,9 +2,10 @@
  * unarchive.c
  *		Bringing an archived account back: unarchive_account().
  *
- * The reverse of archive_account() (accounts.c), with the same locks: the
- * account's tree first (tree.c), then the account row, then the caller's
- * membership (access.c), all read after the locks.  archive_account() of the
+ * The reverse of archive_account() (accounts.c), with the same locks taken
+ * by the same function, KalixBeginArchiveChange(): the account's tree first
+ * (tree.c), then the account row, then the caller's membership (access.c),
+ * all read after the locks.  archive_account() of the
  * parent holds the same tree (an unarchived parent is in the archived
  * child's lineage), so the two take turns: an account is never unarchived
  * under a parent archived meanwhile, and a parent is never archived over a
@@ -16,9 +17,8 @@
 #include "fmgr.h"
 
 #include "kalix.h"
-#include "access.h"
+#include "accounts.h"
 #include "errors.h"
-#include "tree.h"
 #include "write.h"
 
 PG_FUNCTION_INFO_V1(kalix_unarchive_account);
@@ -39,23 +39,14 @@ kalix_unarchive_account(PG_FUNCTION_ARGS)
 		1, {UUIDOID}, NULL
 	};
 	pg_uuid_t	account;
-	bool		archived = false;
 	Datum		values[1];
 	bool		isnull;
 
 	if (PG_ARGISNULL(0))
 		KalixRaiseNullArgument("account");
 	account = *PG_GETARG_UUID_P(0);
-	if (KalixCachedRole(&account) < KALIX_ROLE_OWNER)
-		KalixRaiseCannotUnarchive(&account);
 
-	KalixWriteBegin();
-	KalixLockTreeOf(&account);
-	(void) KalixLockAccount(&account, &archived);
-	if (KalixLockedRole(&account) < KALIX_ROLE_OWNER)
-		KalixRaiseCannotUnarchive(&account);
-	if (!archived)
-		KalixRaiseNotArchived(&account);
+	KalixBeginArchiveChange(&account, false);
 	values[0] = UUIDPGetDatum(&account);
 	if (KalixExecute(&parent, values, NULL) > 0 &&
 		DatumGetBool(KalixResultDatum(0, 2, &isnull)))

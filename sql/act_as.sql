@@ -353,3 +353,16 @@ SELECT count(*) AS rows FROM actas_notes;
 RESET ALL;
 RESET ROLE;
 DROP TABLE actas_notes;
+
+--
+-- Clean up: what this file made, and its audit rows.
+--
+REVOKE SET ON PARAMETER kalix.current_login FROM actas_app;
+DROP ROLE actas_app;
+DROP ROLE actas_plain;
+DELETE FROM kalix.audit_log WHERE account_id::text LIKE 'a8000000-%'
+    OR login_id IN (:'nurse', :'web') OR detail->>'login_id' IN (:'nurse', :'web')
+    OR detail->>'table' = 'public.actas_notes';
+DELETE FROM kalix.memberships WHERE account_id::text LIKE 'a8000000-%';
+DELETE FROM kalix.accounts WHERE id::text LIKE 'a8000000-%';
+DELETE FROM kalix.logins WHERE id IN (:'nurse', :'web');

@@ -30,3 +30,6 @@ WHERE c.relnamespace = 'kalix'::regnamespace;
 
 SELECT kalix.disable_isolation('citus_notes');
 DROP TABLE citus_notes;
+
+-- Clean up: this file's audit rows.
+DELETE FROM kalix.audit_log WHERE detail->>'table' = 'public.citus_notes';

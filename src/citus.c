@@ -43,8 +43,10 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "kalix.h"
 #include "citus.h"
@@ -59,11 +61,34 @@ CitusCatalog(const char *name)
 	return get_relname_relid(name, PG_CATALOG_NAMESPACE);
 }
 
-/* True when Citus is installed in this database. */
+/* Whether Citus is installed here: -1 until looked up again. */
+static int	citus_loaded = -1;
+
+/* Syscache callback: a change to pg_class may be Citus's catalog coming or going. */
+static void
+ForgetCitusLoaded(Datum arg, int cacheid, uint32 hashvalue)
+{
+	citus_loaded = -1;
+}
+
+/*
+ * True when Citus is installed in this database.  The executor hook asks
+ * before every statement of a transaction block, so the answer is kept
+ * until pg_class changes.
+ */
 bool
 KalixCitusLoaded(void)
 {
-	return OidIsValid(CitusCatalog("pg_dist_partition"));
+	static bool registered = false;
+
+	if (!registered)
+	{
+		CacheRegisterSyscacheCallback(RELNAMENSP, ForgetCitusLoaded, (Datum) 0);
+		registered = true;
+	}
+	if (citus_loaded < 0)
+		citus_loaded = OidIsValid(CitusCatalog("pg_dist_partition")) ? 1 : 0;
+	return citus_loaded == 1;
 }
 
 /*

@@ -110,9 +110,11 @@ first_read() {
     done | median
 }
 
-# cache_bytes N: the kalix cache after one backend has touched accounts 1..N.
+# cache_bytes N [SIZE]: the kalix cache after one backend has touched accounts
+# 1..N, with kalix.cache_size at its default or at SIZE.
 cache_bytes() {
     "${psql[@]}" -At <<EOF
+${2:+SET kalix.cache_size = '$2';}
 DO \$\$
 DECLARE
     n bigint;
@@ -160,7 +162,8 @@ EOF
     first=$(first_read "$n")
     say "   cache memory after touching $n accounts"
     bytes=$(cache_bytes "$n")
-    echo "$n $load $create $member $first $bytes" | tee -a "$tmp/rows" >&2
+    unbounded=$(cache_bytes "$n" 64GB)
+    echo "$n $load $create $member $first $bytes $unbounded" | tee -a "$tmp/rows" >&2
 done
 
 {
@@ -170,9 +173,9 @@ done
          "tree \`$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\`; $("$bindir/postgres" --version);" \
          "$(nproc) cores, server pinned with \`${server_pin:-no taskset}\`; load average at the start: $load_start."
     echo
-    echo "| accounts | bulk load (s) | create_account(child => true) calls/s | add_member + remove_member pairs/s | first protected read, fresh backend (ms) | cache after touching every account (MiB) |"
-    echo "|---:|---:|---:|---:|---:|---:|"
-    awk '{ printf "| %d | %d | %.0f | %.0f | %.2f | %.1f |\n", $1, $2, $3, $4, $5, $6 / 1048576 }' "$tmp/rows"
+    echo "| accounts | bulk load (s) | create_account(child => true) calls/s | add_member + remove_member pairs/s | first protected read, fresh backend (ms) | cache after touching every account (MiB) | the same with kalix.cache_size = 64GB (MiB) |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|"
+    awk '{ printf "| %d | %d | %.0f | %.0f | %.2f | %.1f | %.1f |\n", $1, $2, $3, $4, $5, $6 / 1048576, $7 / 1048576 }' "$tmp/rows"
     echo
     echo "Medians of $ROUNDS runs of $CALLS transactions on one connection; the first read is the whole statement" \
          "(psql \`\\timing\`) of the backend's first query on an isolated table, its cache empty."

@@ -442,7 +442,7 @@ BEGIN
 END
 \$\$;
 SELECT coalesce(sum(total_bytes), 0) FROM pg_backend_memory_contexts
-WHERE name = 'kalix_accounts cache' OR parent = 'kalix_accounts cache';
+WHERE name = 'kalix_accounts cache' OR name LIKE 'kalix %' OR (name = 'dynahash' AND ident LIKE 'kalix %');
 EOF
 }
 

@@ -30,6 +30,13 @@ JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
 WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
   AND d.deptype = 'e' AND e.extname = :'ext'
   AND pg_catalog.obj_description(d.objid, d.classid::pg_catalog.regclass::pg_catalog.name) IS NULL
+  -- The types PostgreSQL makes by itself, which 17 and later also record as
+  -- members: the row type of a table or view, and every array type.
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_type t
+                  LEFT JOIN pg_catalog.pg_class r ON r.oid = t.typrelid
+                  WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND t.oid = d.objid
+                    AND (r.relkind IS DISTINCT FROM 'c' AND t.typrelid <> 0
+                         OR t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc))
 ORDER BY 1;
 SQL
 # The columns of the extension's tables and views without a comment.

@@ -22,7 +22,6 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
-#include "utils/tuplestore.h"
 
 #include "kalix.h"
 #include "access.h"
@@ -175,22 +174,15 @@ kalix_my_accounts(PG_FUNCTION_ARGS)
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pg_uuid_t	login;
-	Datum		values[5];
-	bool		nulls[5];
-	uint64		found;
+	Datum		values[1];
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (!KalixStatementLogin(&login))
 		return (Datum) 0;
 	KalixWriteBegin();
 	values[0] = UUIDPGetDatum(&login);
-	found = KalixQuery(&list, values, NULL);
-	for (uint64 row = 0; row < found; row++)
-	{
-		for (int column = 0; column < 5; column++)
-			values[column] = KalixResultDatum(row, column + 1, &nulls[column]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	(void) KalixQuery(&list, values, NULL);
+	KalixResultToSet(rsinfo);
 	KalixWriteEnd();
 	return (Datum) 0;
 }

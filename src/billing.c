@@ -15,7 +15,6 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "utils/tuplestore.h"
 
 #include "kalix.h"
 #include "access.h"
@@ -47,10 +46,9 @@ kalix_billing_summary(PG_FUNCTION_ARGS)
 		1, {UUIDOID}, NULL
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		values[5];
-	bool		nulls[5];
+	Datum		values[1];
+	bool		nulls[1];
 	pg_uuid_t	payer;
-	uint64		found;
 
 	InitMaterializedSRF(fcinfo, 0);
 	KalixWriteBegin();
@@ -67,13 +65,8 @@ kalix_billing_summary(PG_FUNCTION_ARGS)
 	payer = *DatumGetUUIDP(values[0]);
 	(void) KalixRequireRole(&payer, KALIX_ROLE_ADMIN, "see its billing summary", KALIX_ACCESS_CACHED);
 	values[0] = UUIDPGetDatum(&payer);
-	found = KalixExecute(&summary, values, NULL);
-	for (uint64 row = 0; row < found; row++)
-	{
-		for (int column = 0; column < 5; column++)
-			values[column] = KalixResultDatum(row, column + 1, &nulls[column]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	(void) KalixExecute(&summary, values, NULL);
+	KalixResultToSet(rsinfo);
 	KalixWriteEnd();
 	return (Datum) 0;
 }

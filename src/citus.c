@@ -76,8 +76,8 @@ ForgetCitusLoaded(Datum arg, int cacheid, uint32 hashvalue)
  * before every statement of a transaction block, so the answer is kept
  * until pg_class changes.
  */
-bool
-KalixCitusLoaded(void)
+static bool
+CitusLoaded(void)
 {
 	static bool registered = false;
 
@@ -162,7 +162,7 @@ PartitionMethod(Oid relid)
 bool
 KalixCitusHasShards(Oid relid)
 {
-	return KalixCitusLoaded() && PartitionMethod(relid) != '\0';
+	return CitusLoaded() && PartitionMethod(relid) != '\0';
 }
 
 /* What a scan of the shards of a single-shard table collects. */
@@ -240,7 +240,7 @@ LocalShard(Oid relid, int64 *shardid)
 	ShardScan	shards = {0, 0};
 	PlacementScan placements;
 
-	if (!KalixCitusLoaded() || PartitionMethod(relid) != 'n')
+	if (!CitusLoaded() || PartitionMethod(relid) != 'n')
 		return false;
 	ScanCitusCatalog("pg_dist_shard", "pg_dist_shard_logical_relid_index", "logicalrelid",
 					 F_OIDEQ, ObjectIdGetDatum(relid), VisitShard, &shards);
@@ -376,7 +376,7 @@ kalix_distribute_table(PG_FUNCTION_ARGS)
 	as_reference = PG_GETARG_BOOL(1);
 	KalixCheckTableOwner(relid);
 	table = KalixQualifiedRelName(relid);
-	if (!KalixCitusLoaded())
+	if (!CitusLoaded())
 		KalixRaiseNoCitus();
 	if (LocalGroup() != 0)
 		KalixRaiseNotCoordinator();
@@ -522,7 +522,7 @@ KalixCitusLintNodes(void (*report) (const char *object, const char *problem, voi
 	List	   *problems = NIL;
 	ListCell   *lc;
 
-	if (!KalixCitusLoaded() || LocalGroup() != 0)
+	if (!CitusLoaded() || LocalGroup() != 0)
 		return;
 	values[0] = CStringGetTextDatum("SELECT coalesce((SELECT paracl::pg_catalog.text "
 									"FROM pg_catalog.pg_parameter_acl "
@@ -584,9 +584,8 @@ KalixCitusPropagateIdentity(void)
 	int			nest;
 
 	/* A worker's backend serving the coordinator was told by the coordinator. */
-	if (propagating || !IsTransactionBlock() ||
-		strncmp(application_name, "citus_internal gpid=", strlen("citus_internal gpid=")) == 0 ||
-		!KalixCitusLoaded())
+	if (!CitusLoaded() || propagating || !IsTransactionBlock() ||
+		strncmp(application_name, "citus_internal gpid=", strlen("citus_internal gpid=")) == 0)
 		return;
 	login = GetConfigOption("kalix.current_login", true, false);
 	account = GetConfigOption("kalix.current_account", true, false);

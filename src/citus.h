@@ -9,7 +9,6 @@
 
 #include "postgres.h"
 
-extern bool KalixCitusLoaded(void);
 extern bool KalixCitusHasShards(Oid relid);
 extern Oid	KalixCitusLocalTable(Oid relid);
 extern char *KalixCitusLocalName(Oid relid, const char *name);

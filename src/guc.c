@@ -176,7 +176,7 @@ ParseUuidSetting(char **newval, GucSource source, const char *what)
 /*
  * Records that a check against the tables, made at the given cache
  * generation, passed: it holds in this transaction while the cache is not
- * invalidated (KalixSettingChecked).
+ * invalidated (SettingChecked).
  */
 static void
 MarkChecked(KalixUuidSetting *setting, uint64 generation)
@@ -186,8 +186,8 @@ MarkChecked(KalixUuidSetting *setting, uint64 generation)
 }
 
 /* True when a check against the tables passed for this value in this transaction, and still holds. */
-bool
-KalixSettingChecked(const KalixUuidSetting *s)
+static bool
+SettingChecked(const KalixUuidSetting *s)
 {
 	return s->checked_lxid == KalixCurrentLxid() && s->checked_lxid != InvalidLocalTransactionId &&
 		s->checked_generation == kalix_cache_generation;
@@ -375,18 +375,6 @@ KalixSettingAccount(pg_uuid_t *account)
 	return true;
 }
 
-/* The login kalix.current_login names now, if any (transaction scope honoured). */
-bool
-KalixSettingLogin(pg_uuid_t *login)
-{
-	const KalixUuidSetting *s = LoginInForce();
-
-	if (s == NULL)
-		return false;
-	*login = s->id;
-	return true;
-}
-
 /*
  * The login's role in the account the settings choose, as a check made in
  * this transaction found it; KALIX_ROLE_NONE when no such check holds.
@@ -396,7 +384,7 @@ KalixSettingCheckedRole(const pg_uuid_t *login)
 {
 	const KalixUuidSetting *s = AccountInForce();
 
-	if (s == NULL || !KalixSettingChecked(s) ||
+	if (s == NULL || !SettingChecked(s) ||
 		memcmp(&s->checked_login, login, sizeof(pg_uuid_t)) != 0)
 		return KALIX_ROLE_NONE;
 	return s->checked_role;
@@ -416,7 +404,7 @@ KalixCurrentLogin(pg_uuid_t *login)
 	s = LoginInForce();
 	if (s != NULL)
 	{
-		if (!KalixSettingChecked(s) && !KalixLoginExists(&s->id))
+		if (!SettingChecked(s) && !KalixLoginExists(&s->id))
 			return false;
 		*login = s->id;
 		return true;

@@ -168,8 +168,8 @@ KalixCheckTableOwner(Oid relid)
 }
 
 /* Looks a table up in kalix.isolated_tables; fills its account column (a palloc'd copy) when asked. */
-bool
-KalixLookupRegistered(Oid relid, char **column)
+static bool
+LookupRegistered(Oid relid, char **column)
 {
 	static KalixStatement select = {
 		"SELECT account_column::pg_catalog.text FROM kalix.isolated_tables "
@@ -302,7 +302,7 @@ IsolateTable(Oid relid, const char *column, bool inherited)
 	{
 		Oid			child = lfirst_oid(lc);
 
-		if (get_rel_relispartition(child) && !KalixLookupRegistered(child, NULL))
+		if (get_rel_relispartition(child) && !LookupRegistered(child, NULL))
 			IsolateTable(child, column, inherited);
 	}
 }
@@ -320,7 +320,7 @@ UseShardLayout(Oid relid, const char *column, bool inherited)
 	{
 		Oid			child = lfirst_oid(lc);
 
-		if (get_rel_relispartition(child) && KalixLookupRegistered(child, NULL))
+		if (get_rel_relispartition(child) && LookupRegistered(child, NULL))
 			UseShardLayout(child, column, inherited);
 	}
 }
@@ -377,7 +377,7 @@ UnisolateTable(Oid relid)
 	{
 		Oid			child = lfirst_oid(lc);
 
-		if (get_rel_relispartition(child) && KalixLookupRegistered(child, NULL))
+		if (get_rel_relispartition(child) && LookupRegistered(child, NULL))
 			UnisolateTable(child);
 	}
 }
@@ -391,7 +391,7 @@ RegisteredParent(Oid relid)
 	if (!get_rel_relispartition(relid))
 		return InvalidOid;
 	parent = get_partition_parent(relid, false);
-	return KalixLookupRegistered(parent, NULL) ? parent : InvalidOid;
+	return LookupRegistered(parent, NULL) ? parent : InvalidOid;
 }
 
 /*
@@ -539,7 +539,7 @@ kalix_enable_isolation(PG_FUNCTION_ARGS)
 	table = KalixQualifiedRelName(relid);
 
 	KalixWriteBegin();
-	if (KalixLookupRegistered(relid, NULL))
+	if (LookupRegistered(relid, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("table \"%s\" is already isolated", table),
@@ -605,7 +605,7 @@ kalix_disable_isolation(PG_FUNCTION_ARGS)
 	table = KalixQualifiedRelName(relid);
 
 	KalixWriteBegin();
-	if (!KalixLookupRegistered(relid, NULL))
+	if (!LookupRegistered(relid, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("table \"%s\" is not isolated", table)));
@@ -713,7 +713,7 @@ kalix_isolate_new_partitions(PG_FUNCTION_ARGS)
 			char	   *table = KalixQualifiedRelName(relids[i]);
 
 			/* A sub-partitioned partition isolated its own partitions already. */
-			if (KalixLookupRegistered(relids[i], NULL))
+			if (LookupRegistered(relids[i], NULL))
 				continue;
 			IsolateTable(relids[i], columns[i], inherited[i]);
 			AuditEnable(table, columns[i], inherited[i],
@@ -738,7 +738,7 @@ RefuseIsolationDdl(RangeVar *relation, const char *column_change)
 	char	   *table;
 	Oid			parent;
 
-	if (!OidIsValid(relid) || !KalixLookupRegistered(relid, &column))
+	if (!OidIsValid(relid) || !LookupRegistered(relid, &column))
 		return;
 	if (column_change != NULL && strcmp(column_change, column) != 0)
 		return;

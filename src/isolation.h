@@ -39,7 +39,6 @@ extern bool KalixPolicyInLayout(const KalixPolicyDef *def, bool shards, bool *pe
 extern bool KalixShardLayout(Oid relid);
 extern void KalixUseShardLayout(Oid relid, const char *column, bool inherited);
 extern void KalixCheckTableOwner(Oid relid);
-extern bool KalixLookupRegistered(Oid relid, char **column);
 extern void KalixConstraintProblems(Oid relid, const char *column,
 									void (*report) (const char *what, const char *why,
 													void *arg),

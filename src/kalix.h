@@ -122,10 +122,8 @@ extern int	kalix_account_scope;
 extern uint64 kalix_setting_generation;
 extern void KalixDefineSettings(void);
 extern bool KalixSettingAccount(pg_uuid_t *account);
-extern bool KalixSettingLogin(pg_uuid_t *login);
 extern bool KalixCurrentLogin(pg_uuid_t *login);
 extern void KalixClearStaleSettings(void);
-extern bool KalixSettingChecked(const KalixUuidSetting *s);
 extern KalixRole KalixSettingCheckedRole(const pg_uuid_t *login);
 extern const void *KalixSettingToken(bool login);
 

@@ -17,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/tuplestore.h"
 #include "utils/json.h"
 
 #include "kalix.h"
@@ -112,6 +113,27 @@ KalixResultDatum(uint64 row, int column, bool *isnull)
 {
 	Assert(SPI_tuptable != NULL && row < SPI_processed);
 	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, isnull);
+}
+
+/*
+ * Hands every row the last statement returned to a set-returning function's
+ * materialized result (InitMaterializedSRF), column for column.
+ */
+void
+KalixResultToSet(ReturnSetInfo *rsinfo)
+{
+	int			natts = rsinfo->setDesc->natts;
+	Datum	   *values = palloc(natts * sizeof(Datum));
+	bool	   *nulls = palloc(natts * sizeof(bool));
+
+	for (uint64 row = 0; row < SPI_processed; row++)
+	{
+		for (int column = 0; column < natts; column++)
+			values[column] = KalixResultDatum(row, column + 1, &nulls[column]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(values);
+	pfree(nulls);
 }
 
 /*

@@ -10,6 +10,7 @@
 
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "nodes/execnodes.h"
 #include "utils/uuid.h"
 
 /*
@@ -32,6 +33,7 @@ extern uint64 KalixExecute(KalixStatement *stmt, const Datum *values, const bool
 extern uint64 KalixQuery(KalixStatement *stmt, const Datum *values, const bool *nulls);
 extern void KalixStatementArgType(KalixStatement *stmt, int n, Oid type);
 extern Datum KalixResultDatum(uint64 row, int column, bool *isnull);
+extern void KalixResultToSet(ReturnSetInfo *rsinfo);
 extern void KalixAudit(const char *action, const pg_uuid_t *account, const char *detail_json);
 
 /* The JSON detail of an audit row, built member by member. */

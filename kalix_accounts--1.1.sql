@@ -203,19 +203,19 @@ COMMENT ON FUNCTION kalix.cache_invalidate() IS 'internal: row trigger: invalida
 
 CREATE TRIGGER logins_cache_invalidate
     AFTER INSERT OR UPDATE OF id, db_role OR DELETE ON kalix.logins
-    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate();
+    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate('logins');
 CREATE TRIGGER logins_cache_invalidate_truncate
     AFTER TRUNCATE ON kalix.logins
     FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
 CREATE TRIGGER accounts_cache_invalidate
     AFTER INSERT OR UPDATE OF id, parent_id, archived_at OR DELETE ON kalix.accounts
-    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate();
+    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate('accounts');
 CREATE TRIGGER accounts_cache_invalidate_truncate
     AFTER TRUNCATE ON kalix.accounts
     FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();
 CREATE TRIGGER memberships_cache_invalidate
     AFTER INSERT OR UPDATE OR DELETE ON kalix.memberships
-    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate();
+    FOR EACH ROW EXECUTE FUNCTION kalix.cache_invalidate('memberships');
 CREATE TRIGGER memberships_cache_invalidate_truncate
     AFTER TRUNCATE ON kalix.memberships
     FOR EACH STATEMENT EXECUTE FUNCTION kalix.cache_invalidate();

@@ -4,7 +4,7 @@
  *
  * Every change to kalix.accounts, kalix.logins or kalix.memberships -- the
  * write path's SPI statements and a superuser's own DML alike -- fires the row
- * trigger kalix.cache_invalidate(), which names the keys the row changed
+ * trigger kalix.cache_invalidate('<table>'), which names the keys the row changed
  * (old and new version) and sends one message per key's bucket (cache.c's top
  * comment describes buckets, how a message travels and what receives it):
  *
@@ -119,7 +119,11 @@ SendUuidColumn(KalixInvalKind kind, HeapTuple tuple, TupleDesc desc, AttrNumber 
 		SendBucket(KalixInvalBucket(kind, KalixUuidHash(DatumGetUUIDP(value))));
 }
 
-/* Sends the messages for the keys of one version of a row of table relname. */
+/*
+ * Sends the messages for the keys of one version of a row of the table the
+ * trigger names (its argument: on a Citus node the trigger fires on the
+ * local shard, whose name is not the table's).
+ */
 static void
 SendRowKeys(const char *relname, HeapTuple tuple, TupleDesc desc)
 {
@@ -170,7 +174,7 @@ kalix_cache_invalidate(PG_FUNCTION_ARGS)
 		SendBucket(KALIX_INVAL_BUCKETS);
 		return PointerGetDatum(NULL);
 	}
-	relname = RelationGetRelationName(trigdata->tg_relation);
+	relname = trigdata->tg_trigger->tgnargs == 1 ? trigdata->tg_trigger->tgargs[0] : "";
 	desc = RelationGetDescr(trigdata->tg_relation);
 	SendRowKeys(relname, trigdata->tg_trigtuple, desc);
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))

@@ -13,7 +13,9 @@
 # TRANSACTIONS (a count per run instead of DURATION; SMOKE uses 30),
 # PG_CONFIG (pg_config), BENCH_PORT (54329), RESULTS (bench/RESULTS.md),
 # CHURN=0 skips the churn workload, CHURN_RATE (membership changes per second, 100),
-# WORKLOADS (the workloads of the rounds, all by default), CHURN_CPU_TX (reader
+# WORKLOADS (the workloads of the rounds, all by default), DESIGNS (the designs
+# they compare, all by default; limit must be one; act_as joins the per-transaction
+# workloads when it exists), CHURN_CPU_TX (reader
 # transactions per CPU-time measure of the churn, 2000),
 # CALLGRIND=0 skips the instruction counts (default: on when valgrind is installed
 # and not SMOKE), CG_TX1/CG_TX2 (the two transaction counts of the slope, 500/1000;
@@ -35,7 +37,7 @@ else
 fi
 PORT=${BENCH_PORT:-54329}
 bindir=$($PG_CONFIG --bindir)
-designs="limit kalix app naive tuned"
+designs=${DESIGNS:-limit kalix app naive tuned}
 tx_workloads="point_tx day_tx count_tx"
 private_workloads="point day count pooler"
 inherited_workloads="types1 types4 types16 nearest"

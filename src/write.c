@@ -5,7 +5,8 @@
  * Every change goes through SPI, so the tables' indexes (the expression index
  * on lower(email), the partial index of primary NPIs), CHECKs, foreign keys
  * and statement triggers (the cache invalidation) all apply, exactly as to a
- * superuser's own INSERT.  Each statement is declared once as a
+ * superuser's own INSERT (the one exception, copy_users' rows, is described
+ * at the top of members.c).  Each statement is declared once as a
  * KalixStatement and its plan is prepared on first use and kept for the
  * backend's life (the plan cache re-plans it after DDL).  The SQL-callable
  * functions that write are declared SECURITY DEFINER with search_path pinned
@@ -207,6 +208,14 @@ KalixJsonInt(StringInfo buf, const char *key, int64 value)
 {
 	JsonKey(buf, key);
 	appendStringInfo(buf, INT64_FORMAT, value);
+}
+
+/* Appends a member whose value is JSON text built by the caller. */
+void
+KalixJsonRaw(StringInfo buf, const char *key, const char *json)
+{
+	JsonKey(buf, key);
+	appendStringInfoString(buf, json);
 }
 
 /* Closes the object; buf->data is then the detail to pass to KalixAudit. */

@@ -42,6 +42,7 @@ extern void KalixJsonText(StringInfo buf, const char *key, const char *value);
 extern void KalixJsonUuid(StringInfo buf, const char *key, const pg_uuid_t *value);
 extern void KalixJsonBool(StringInfo buf, const char *key, bool value);
 extern void KalixJsonInt(StringInfo buf, const char *key, int64 value);
+extern void KalixJsonRaw(StringInfo buf, const char *key, const char *json);
 extern void KalixJsonEnd(StringInfo buf);
 
 #endif							/* KALIX_WRITE_H */

@@ -38,7 +38,9 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
@@ -303,14 +305,27 @@ DirectCopyAllowed(Relation rel)
 	return true;
 }
 
+/* Pushes a string, as a key (WJB_KEY) or a value (WJB_VALUE), onto a jsonb being built. */
+static void
+PushString(JsonbParseState **json, JsonbIteratorToken token, const char *text)
+{
+	JsonbValue	value;
+
+	value.type = jbvString;
+	value.val.string.val = (char *) text;
+	value.val.string.len = strlen(text);
+	(void) pushJsonbValue(json, token, &value);
+}
+
 /*
  * Stores one membership of `target` for each row of the last statement
  * (login_id, capped role), with its index entries, through the executor's
  * own single-row insert but without the row triggers, and sends the
- * invalidation the trigger would have sent; appends each to *members.
+ * invalidation the trigger would have sent; pushes each onto *json (when
+ * json is not NULL) as the audit detail's member {login_id, role}.
  */
 static void
-InsertRows(Relation rel, const pg_uuid_t *target, StringInfo members)
+InsertRows(Relation rel, const pg_uuid_t *target, JsonbParseState **json)
 {
 	EState	   *estate = CreateExecutorState();
 	ResultRelInfo *result = makeNode(ResultRelInfo);
@@ -339,14 +354,15 @@ InsertRows(Relation rel, const pg_uuid_t *target, StringInfo members)
 		ExecSimpleRelationInsert(result, estate, slot);
 		KalixInvalidateLogin(&login);
 		ResetPerTupleExprContext(estate);
-
-		if (members->len > 1)
-			appendStringInfoString(members, ", ");
-		appendStringInfo(members, "{\"login_id\": \"%s\", \"role\": \"%s\"}",
-						 KalixUuidToCString(&login),
-						 KalixRoleName(KalixRoleFromEnum(DatumGetObjectId(role))));
+		if (json == NULL)
+			continue;
+		(void) pushJsonbValue(json, WJB_BEGIN_OBJECT, NULL);
+		PushString(json, WJB_KEY, "login_id");
+		PushString(json, WJB_VALUE, KalixUuidToCString(&login));
+		PushString(json, WJB_KEY, "role");
+		PushString(json, WJB_VALUE, KalixRoleName(KalixRoleFromEnum(DatumGetObjectId(role))));
+		(void) pushJsonbValue(json, WJB_END_OBJECT, NULL);
 	}
-	appendStringInfoChar(members, ']');
 	ExecCloseIndices(result);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);
@@ -362,11 +378,12 @@ InsertRows(Relation rel, const pg_uuid_t *target, StringInfo members)
  * Returns false, with nothing stored, when a pair the snapshot did not see
  * turned up in the primary key (a concurrent INSERT that took no account
  * lock, e.g. a superuser's): the caller then takes the SPI statement, whose
- * ON CONFLICT decides as it always did.  Fills *added and *members.
+ * ON CONFLICT decides as it always did.  Sets *added, and pushes the
+ * detail's "members" onto *json (json NULL: no detail wanted).
  */
 static bool
 CopyDirectly(Relation rel, const pg_uuid_t *source, const pg_uuid_t *target, KalixRole cap,
-			 int *added, StringInfo members)
+			 int *added, JsonbParseState **json)
 {
 	static KalixStatement missing = {
 		"SELECT s.login_id, LEAST(s.role, $3::kalix.account_role)"
@@ -388,19 +405,14 @@ CopyDirectly(Relation rel, const pg_uuid_t *source, const pg_uuid_t *target, Kal
 	values[1] = UUIDPGetDatum(target);
 	values[2] = CStringGetTextDatum(KalixRoleName(cap));
 	*added = (int) KalixExecute(&missing, values, NULL);
-	initStringInfo(members);
-	appendStringInfoChar(members, '[');
 	if (*added == 0)
-	{
-		appendStringInfoChar(members, ']');
 		return true;
-	}
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(context);
 	PG_TRY();
 	{
-		InsertRows(rel, target, members);
+		InsertRows(rel, target, json);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -427,11 +439,11 @@ CopyDirectly(Relation rel, const pg_uuid_t *source, const pg_uuid_t *target, Kal
 /*
  * The copy as one INSERT ... ON CONFLICT DO NOTHING, with every row trigger
  * of the table: for a table CopyDirectly may not write, and after it met a
- * concurrent insert.  Fills *added and *detail.
+ * concurrent insert.  Sets *added, and *detail unless detail is NULL.
  */
 static void
 CopyThroughSpi(const pg_uuid_t *source, const pg_uuid_t *target, KalixRole cap,
-			   int *added, char **detail)
+			   int *added, Jsonb **detail)
 {
 	static KalixStatement copy = {
 		"WITH inserted AS ("
@@ -443,7 +455,7 @@ CopyThroughSpi(const pg_uuid_t *source, const pg_uuid_t *target, KalixRole cap,
 		"SELECT pg_catalog.count(*)::pg_catalog.int4,"
 		" pg_catalog.jsonb_build_object('source_id', $1, 'added', pg_catalog.count(*),"
 		"  'members', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
-		"   'login_id', i.login_id, 'role', i.role) ORDER BY i.login_id))::pg_catalog.text "
+		"   'login_id', i.login_id, 'role', i.role) ORDER BY i.login_id)) "
 		"FROM inserted i",
 		3, {UUIDOID, UUIDOID, TEXTOID}, NULL
 	};
@@ -455,39 +467,63 @@ CopyThroughSpi(const pg_uuid_t *source, const pg_uuid_t *target, KalixRole cap,
 	values[2] = CStringGetTextDatum(KalixRoleName(cap));
 	(void) KalixExecute(&copy, values, NULL);
 	*added = DatumGetInt32(KalixResultDatum(0, 1, &isnull));
-	*detail = TextDatumGetCString(KalixResultDatum(0, 2, &isnull));
+	if (detail != NULL)
+		*detail = DatumGetJsonbPCopy(KalixResultDatum(0, 2, &isnull));
 }
 
 /*
  * Adds the source's memberships missing in the target, roles capped at
  * `cap`, and returns how many were added; *detail becomes the audit detail
- * (its members ordered by login id).  The target's row lock serialises the
+ * (detail NULL: none is built), {source_id, added, members: [{login_id,
+ * role}, ...] by login id, or null}.  The target's row lock serialises the
  * copies and add_member calls of one account, so existing memberships,
  * also those a concurrent copy just made, are left alone (see the top
  * comment for how the direct copy keeps the references and the cache).
+ * The detail is built as jsonb: for 1,000 members, printing and parsing it
+ * again cost more than storing the rows.
  */
 int
 KalixCopyMembers(const pg_uuid_t *source, const pg_uuid_t *target, KalixRole cap,
-				 char **detail)
+				 Jsonb **detail)
 {
 	Relation	rel = table_open(MembershipsRelid(), RowExclusiveLock);
-	StringInfoData members;
-	StringInfoData json;
+	JsonbParseState *json = NULL;
+	JsonbParseState **members = detail ? &json : NULL;
+	JsonbValue	value;
 	int			added;
 
-	if (!DirectCopyAllowed(rel) || !CopyDirectly(rel, source, target, cap, &added, &members))
+	if (members != NULL)
+	{
+		(void) pushJsonbValue(members, WJB_BEGIN_OBJECT, NULL);
+		PushString(members, WJB_KEY, "members");
+		(void) pushJsonbValue(members, WJB_BEGIN_ARRAY, NULL);
+	}
+	if (!DirectCopyAllowed(rel) || !CopyDirectly(rel, source, target, cap, &added, members))
 	{
 		table_close(rel, NoLock);
 		CopyThroughSpi(source, target, cap, &added, detail);
 		return added;
 	}
 	table_close(rel, NoLock);
-	KalixJsonBegin(&json);
-	KalixJsonUuid(&json, "source_id", source);
-	KalixJsonInt(&json, "added", added);
-	KalixJsonRaw(&json, "members", added > 0 ? members.data : "null");
-	KalixJsonEnd(&json);
-	*detail = json.data;
+	if (members == NULL)
+		return added;
+	(void) pushJsonbValue(members, WJB_END_ARRAY, NULL);
+	if (added == 0)
+	{
+		/* as jsonb_agg of no rows: the array becomes null */
+		json = NULL;
+		(void) pushJsonbValue(members, WJB_BEGIN_OBJECT, NULL);
+		PushString(members, WJB_KEY, "members");
+		value.type = jbvNull;
+		(void) pushJsonbValue(members, WJB_VALUE, &value);
+	}
+	PushString(members, WJB_KEY, "source_id");
+	PushString(members, WJB_VALUE, KalixUuidToCString(source));
+	PushString(members, WJB_KEY, "added");
+	value.type = jbvNumeric;
+	value.val.numeric = int64_to_numeric(added);
+	(void) pushJsonbValue(members, WJB_VALUE, &value);
+	*detail = JsonbValueToJsonb(pushJsonbValue(members, WJB_END_OBJECT, NULL));
 	return added;
 }
 
@@ -500,7 +536,7 @@ kalix_copy_users(PG_FUNCTION_ARGS)
 	pg_uuid_t	source = UuidArgument(fcinfo, 0, "source");
 	pg_uuid_t	target = UuidArgument(fcinfo, 1, "target");
 	KalixRole	own;
-	char	   *detail;
+	Jsonb	   *detail;
 	int			added;
 
 	if (memcmp(source.data, target.data, UUID_LEN) == 0)
@@ -510,7 +546,7 @@ kalix_copy_users(PG_FUNCTION_ARGS)
 	own = KalixRequireRole(&target, KALIX_ROLE_ADMIN, "copy users into it", KALIX_ACCESS_LOCKED);
 	added = KalixCopyMembers(&source, &target, own, &detail);
 	if (added > 0)
-		KalixAudit("copy_users", &target, detail);
+		KalixAuditJsonb("copy_users", &target, detail);
 	KalixWriteEnd();
 	PG_RETURN_INT32(added);
 }

@@ -144,17 +144,26 @@ KalixResultToSet(ReturnSetInfo *rsinfo)
 void
 KalixAudit(const char *action, const pg_uuid_t *account, const char *detail_json)
 {
+	KalixAuditJsonb(action, account,
+					DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+													   CStringGetDatum(detail_json ? detail_json : "{}"))));
+}
+
+/* KalixAudit with the detail already a jsonb (copy_users builds a large one). */
+void
+KalixAuditJsonb(const char *action, const pg_uuid_t *account, Jsonb *detail)
+{
 	static KalixStatement insert = {
 		"INSERT INTO kalix.audit_log (login_id, account_id, action, detail) "
-		"VALUES (kalix.current_login(), $1, $2, $3::pg_catalog.jsonb)",
-		3, {UUIDOID, TEXTOID, TEXTOID}, NULL
+		"VALUES (kalix.current_login(), $1, $2, $3)",
+		3, {UUIDOID, TEXTOID, JSONBOID}, NULL
 	};
 	Datum		values[3];
 	bool		nulls[3] = {account == NULL, false, false};
 
 	values[0] = account ? UUIDPGetDatum(account) : (Datum) 0;
 	values[1] = CStringGetTextDatum(action);
-	values[2] = CStringGetTextDatum(detail_json ? detail_json : "{}");
+	values[2] = JsonbPGetDatum(detail);
 	(void) KalixExecute(&insert, values, nulls);
 }
 
@@ -208,14 +217,6 @@ KalixJsonInt(StringInfo buf, const char *key, int64 value)
 {
 	JsonKey(buf, key);
 	appendStringInfo(buf, INT64_FORMAT, value);
-}
-
-/* Appends a member whose value is JSON text built by the caller. */
-void
-KalixJsonRaw(StringInfo buf, const char *key, const char *json)
-{
-	JsonKey(buf, key);
-	appendStringInfoString(buf, json);
 }
 
 /* Closes the object; buf->data is then the detail to pass to KalixAudit. */

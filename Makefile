@@ -17,13 +17,13 @@ DOCS = README.md CHANGELOG.md
 
 REGRESS = identity accounts isolation attacks attacks_identity attacks_rls team lint
 REGRESS += kalix_npi npi hierarchy isolation_attacks install errors team_lifecycle
-REGRESS += reference visibility cache act_as citus architecture
+REGRESS += reference visibility cache act_as citus architecture copy_users
 REGRESS_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 ISOLATION = revoke_membership revoke_recheck rollback_switch
 ISOLATION += team_copy_users team_remove_member team_last_owner
 ISOLATION += hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive hierarchy_disjoint
 ISOLATION += npi_primary invitation_accept_race unarchive_race act_as_revoke
-ISOLATION += cache_targeted cache_subtree
+ISOLATION += cache_targeted cache_subtree copy_users_race
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 
 # The shared fixture (sql/fixture.sql) runs first and the check that nothing

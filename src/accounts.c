@@ -244,10 +244,8 @@ kalix_create_account(PG_FUNCTION_ARGS)
 	(void) KalixExecute(&owner, values, NULL);
 	if (copy)
 	{
-		char	   *unused;
-
 		/* Roles kept; the new owner's own membership is left as it is. */
-		copied = KalixCopyMembers(&current, &account, KALIX_ROLE_OWNER, &unused);
+		copied = KalixCopyMembers(&current, &account, KALIX_ROLE_OWNER, NULL);
 	}
 	KalixJsonBegin(&detail);
 	KalixJsonText(&detail, "name", name);

@@ -14,6 +14,9 @@
  *	logins		the login (its entry and memberships), and its role;
  *	memberships the login (its memberships).
  *
+ * A write that stores memberships without the trigger (copy_users) sends
+ * the same through KalixInvalidateLogin.
+ *
  * Duplicates within a (sub)transaction are sent once.  Past
  * MAX_KEYS_PER_XACT distinct buckets in one subtransaction (copy_users of
  * 10,000 members), one message for everything replaces the rest: a sinval
@@ -148,6 +151,16 @@ SendRowKeys(const char *relname, HeapTuple tuple, TupleDesc desc)
 		SendUuidColumn(KALIX_INVAL_LOGIN, tuple, desc, Anum_memberships_login_id);
 	else
 		SendBucket(KALIX_INVAL_BUCKETS);
+}
+
+/*
+ * Sends what a membership row of the login sends, for a write that stores
+ * memberships without the row trigger (members.c's copy).
+ */
+void
+KalixInvalidateLogin(const pg_uuid_t *login)
+{
+	SendBucket(KalixInvalBucket(KALIX_INVAL_LOGIN, KalixUuidHash(login)));
 }
 
 PG_FUNCTION_INFO_V1(kalix_cache_invalidate);

@@ -94,6 +94,9 @@ typedef enum KalixInvalKind
 #define KALIX_INVAL_OID_BASE ((Oid) 0xFFF00000)
 #define KALIX_INVAL_OID_ALL (KALIX_INVAL_OID_BASE + KALIX_INVAL_BUCKETS)
 
+/* invalidate.c: the messages a change sends (uses cache.c) */
+extern void KalixInvalidateLogin(const pg_uuid_t *login);
+
 /* cache.c: the cached tables, their freshness rule, and cached access (uses uuid.c) */
 extern uint64 kalix_cache_generation;
 extern int	KalixInvalBucket(KalixInvalKind kind, uint32 hashvalue);

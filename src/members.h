@@ -7,11 +7,12 @@
 
 #include "postgres.h"
 
+#include "utils/jsonb.h"
 #include "utils/uuid.h"
 
 #include "kalix.h"
 
 extern int	KalixCopyMembers(const pg_uuid_t *source, const pg_uuid_t *target, KalixRole cap,
-							 char **detail);
+							 Jsonb **detail);
 
 #endif							/* KALIX_MEMBERS_H */

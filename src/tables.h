@@ -15,6 +15,8 @@
 #define Anum_memberships_account_id 1
 #define Anum_memberships_login_id 2
 #define Anum_memberships_role 3
+#define Anum_memberships_created_at 4
+#define Natts_memberships 4
 
 /* Longest lineage the walks accept; longer ones are taken for corruption. */
 #define KALIX_LINEAGE_LIMIT 1000

@@ -5,7 +5,8 @@
  * Every change goes through SPI, so the tables' indexes (the expression index
  * on lower(email), the partial index of primary NPIs), CHECKs, foreign keys
  * and statement triggers (the cache invalidation) all apply, exactly as to a
- * superuser's own INSERT.  Each statement is declared once as a
+ * superuser's own INSERT (the one exception, copy_users' rows, is described
+ * at the top of members.c).  Each statement is declared once as a
  * KalixStatement and its plan is prepared on first use and kept for the
  * backend's life (the plan cache re-plans it after DDL).  The SQL-callable
  * functions that write are declared SECURITY DEFINER with search_path pinned
@@ -143,17 +144,26 @@ KalixResultToSet(ReturnSetInfo *rsinfo)
 void
 KalixAudit(const char *action, const pg_uuid_t *account, const char *detail_json)
 {
+	KalixAuditJsonb(action, account,
+					DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+													   CStringGetDatum(detail_json ? detail_json : "{}"))));
+}
+
+/* KalixAudit with the detail already a jsonb (copy_users builds a large one). */
+void
+KalixAuditJsonb(const char *action, const pg_uuid_t *account, Jsonb *detail)
+{
 	static KalixStatement insert = {
 		"INSERT INTO kalix.audit_log (login_id, account_id, action, detail) "
-		"VALUES (kalix.current_login(), $1, $2, $3::pg_catalog.jsonb)",
-		3, {UUIDOID, TEXTOID, TEXTOID}, NULL
+		"VALUES (kalix.current_login(), $1, $2, $3)",
+		3, {UUIDOID, TEXTOID, JSONBOID}, NULL
 	};
 	Datum		values[3];
 	bool		nulls[3] = {account == NULL, false, false};
 
 	values[0] = account ? UUIDPGetDatum(account) : (Datum) 0;
 	values[1] = CStringGetTextDatum(action);
-	values[2] = CStringGetTextDatum(detail_json ? detail_json : "{}");
+	values[2] = JsonbPGetDatum(detail);
 	(void) KalixExecute(&insert, values, nulls);
 }
 

@@ -11,6 +11,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "nodes/execnodes.h"
+#include "utils/jsonb.h"
 #include "utils/uuid.h"
 
 /*
@@ -35,6 +36,7 @@ extern void KalixStatementArgType(KalixStatement *stmt, int n, Oid type);
 extern Datum KalixResultDatum(uint64 row, int column, bool *isnull);
 extern void KalixResultToSet(ReturnSetInfo *rsinfo);
 extern void KalixAudit(const char *action, const pg_uuid_t *account, const char *detail_json);
+extern void KalixAuditJsonb(const char *action, const pg_uuid_t *account, Jsonb *detail);
 
 /* The JSON detail of an audit row, built member by member. */
 extern void KalixJsonBegin(StringInfo buf);

@@ -29,12 +29,15 @@ typedef struct KalixStatement
 
 extern void KalixWriteBegin(void);
 extern void KalixWriteEnd(void);
+extern void KalixPrepareGeneric(KalixStatement *stmt);
 extern uint64 KalixExecute(KalixStatement *stmt, const Datum *values, const bool *nulls);
 extern uint64 KalixQuery(KalixStatement *stmt, const Datum *values, const bool *nulls);
 extern void KalixStatementArgType(KalixStatement *stmt, int n, Oid type);
 extern Datum KalixResultDatum(uint64 row, int column, bool *isnull);
 extern void KalixResultToSet(ReturnSetInfo *rsinfo);
 extern void KalixAudit(const char *action, const pg_uuid_t *account, const char *detail_json);
+extern void KalixAuditAccounts(const char *action, const pg_uuid_t *accounts, int n,
+							   const char *detail_json);
 
 /* The JSON detail of an audit row, built member by member. */
 extern void KalixJsonBegin(StringInfo buf);

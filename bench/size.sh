@@ -8,6 +8,10 @@
 #   - the time to the first protected read in a fresh backend,
 #   - the kalix cache memory (pg_backend_memory_contexts) after one backend
 #     has touched every account.
+# shared_buffers is 1GB: every kalix table and index fits at 1M accounts (about
+# 700 MB), so the larger sizes do not measure reads from the OS cache.  The
+# write measures all run as one login in one account, whose children pile up
+# (300 x ROUNDS of them, deleted again) the same way at every size.
 # Writes bench/SIZE.md (RESULTS=...).  Knobs: SIZES, CALLS (pgbench transactions
 # per write measure, 300), ROUNDS (3), PG_CONFIG, BENCH_PORT (54329).
 set -eu

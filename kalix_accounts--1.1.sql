@@ -101,7 +101,10 @@ CREATE TABLE kalix.memberships (
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT memberships_pkey PRIMARY KEY (account_id, login_id)
 );
-CREATE INDEX memberships_login_id_idx ON kalix.memberships (login_id);
+-- (login_id, account_id), not (login_id) alone: a query naming both columns is then
+-- one index probe whichever of the two indexes the planner picks (with login_id alone
+-- it could walk every membership of a login that belongs to thousands of accounts).
+CREATE INDEX memberships_login_id_idx ON kalix.memberships (login_id, account_id);
 COMMENT ON TABLE kalix.memberships IS 'which login belongs to which account, with which role';
 
 CREATE TABLE kalix.isolated_tables (

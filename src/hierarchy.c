@@ -212,15 +212,17 @@ LineageEntry(const pg_uuid_t *account)
 }
 
 /*
- * The payer of an account as the backend cache knows it: the write path's
- * first guess of the tree to lock, checked after the lock.
+ * The lineage of an account as the backend cache knows it, into chain (room
+ * for KALIX_LINEAGE_LIMIT ids): the write path's first guess of the tree to
+ * lock (its payer) and of the rows to read, checked after the lock.
  */
 void
-KalixCachedPayer(const pg_uuid_t *account, pg_uuid_t *payer)
+KalixCachedLineage(const pg_uuid_t *account, pg_uuid_t *chain, int *len)
 {
 	KalixAccount *entry = LineageEntry(account);
 
-	*payer = entry->lineage[entry->lineage_len - 1];
+	memcpy(chain, entry->lineage, entry->lineage_len * sizeof(pg_uuid_t));
+	*len = entry->lineage_len;
 }
 
 /* Position of an account in a computed lineage; -1 when it is not in it. */

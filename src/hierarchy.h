@@ -28,7 +28,7 @@ typedef const KalixAccount *(*KalixAccountLookup) (const pg_uuid_t *id);
 
 extern KalixWalkResult KalixWalkLineage(const pg_uuid_t *start, KalixAccountLookup lookup,
 										pg_uuid_t *chain, int *len, KalixAccount *first);
-extern void KalixCachedPayer(const pg_uuid_t *account, pg_uuid_t *payer);
+extern void KalixCachedLineage(const pg_uuid_t *account, pg_uuid_t *chain, int *len);
 pg_noreturn extern void KalixReportCorruptWalk(KalixWalkResult result, const pg_uuid_t *account);
 
 #endif							/* KALIX_HIERARCHY_H */

@@ -9,9 +9,13 @@
  * locks the root row of every tree involved -- link_child the child (a root,
  * since it has no parent) and the parent's root; unlink_child, archive and
  * create_account(child) the root of their account's tree -- in id order, by
- * updating the row without changing it (UPDATE kalix.accounts SET parent_id
- * = parent_id), taking the roots the backend cache names as its first
- * guess.  Then it walks the lineages in the table: a root can change while
+ * updating the row without changing it (UPDATE kalix.accounts SET created_at
+ * = created_at: a column that no index and no trigger's column list names, so
+ * the cache triggers do not fire and no cached lineage through the root goes
+ * stale), taking the roots the backend cache names as its first guess.
+ * Then it walks the lineages in the table (one statement reads the rows of
+ * the lineage last known, the cache's at first; the walker asks a statement
+ * of its own only for an account they do not hold): a root can change while
  * we wait (the tree was linked under another one, or split by an unlink),
  * and a new root is locked too, until every account's root is held.  Only
  * then are the checks made, on fresh reads of the tables: the caller's role
@@ -89,40 +93,87 @@ UuidIn(const pg_uuid_t *id, const pg_uuid_t *ids, int n)
 	return false;
 }
 
-/* The walker's source for the write path: kalix.accounts as the statement sees it. */
+/* The rows ReadLineage read ahead for one walk, as one statement saw them. */
+static KalixAccount *read_ahead;
+static int	nread_ahead;
+
+/* A KalixAccount from the (id, parent_id, archived) columns of a result row. */
+static void
+AccountFromRow(uint64 row, KalixAccount *entry)
+{
+	Datum		parent;
+	bool		isnull;
+
+	memset(entry, 0, sizeof(*entry));
+	entry->id = *DatumGetUUIDP(KalixResultDatum(row, 1, &isnull));
+	entry->exists = true;
+	parent = KalixResultDatum(row, 2, &isnull);
+	entry->has_parent = !isnull;
+	if (!isnull)
+		entry->parent_id = *DatumGetUUIDP(parent);
+	entry->archived = DatumGetBool(KalixResultDatum(row, 3, &isnull));
+}
+
+/*
+ * The walker's source for the write path: kalix.accounts as the statements
+ * see it -- a row read ahead, or a statement of its own for an account the
+ * rows read ahead do not hold.
+ */
 static const KalixAccount *
 FreshLookup(const pg_uuid_t *id)
 {
 	static KalixStatement read = {
-		"SELECT a.parent_id, a.archived_at IS NOT NULL FROM kalix.accounts a "
+		"SELECT a.id, a.parent_id, a.archived_at IS NOT NULL FROM kalix.accounts a "
 		"WHERE a.id OPERATOR(pg_catalog.=) $1",
 		1, {UUIDOID}, NULL
 	};
 	static KalixAccount entry;
 	Datum		values[1] = {UUIDPGetDatum(id)};
-	Datum		parent;
-	bool		isnull;
 
-	memset(&entry, 0, sizeof(entry));
-	entry.id = *id;
+	for (int i = 0; i < nread_ahead; i++)
+		if (UuidCmp(id, &read_ahead[i].id) == 0)
+			return &read_ahead[i];
 	if (KalixExecute(&read, values, NULL) == 0)
-		return &entry;
-	entry.exists = true;
-	parent = KalixResultDatum(0, 1, &isnull);
-	entry.has_parent = !isnull;
-	if (!isnull)
-		entry.parent_id = *DatumGetUUIDP(parent);
-	entry.archived = DatumGetBool(KalixResultDatum(0, 2, &isnull));
+	{
+		memset(&entry, 0, sizeof(entry));
+		entry.id = *id;
+	}
+	else
+		AccountFromRow(0, &entry);
 	return &entry;
 }
 
-/* Reads an account's lineage from the table; raises when it is corrupt. */
+/*
+ * Reads an account's lineage from the table; raises when it is corrupt.
+ * `guess` is the lineage last known (n ids): one statement reads their rows,
+ * so a lineage that did not change costs one statement, whatever its length.
+ */
 static void
-ReadLineage(const pg_uuid_t *account, FreshLineage *out)
+ReadLineage(const pg_uuid_t *account, const pg_uuid_t *guess, int n, FreshLineage *out)
 {
-	KalixWalkResult result = KalixWalkLineage(account, FreshLookup, out->chain, &out->len,
-											  &out->self);
+	static KalixStatement rows = {
+		"SELECT a.id, a.parent_id, a.archived_at IS NOT NULL FROM kalix.accounts a "
+		"WHERE a.id OPERATOR(pg_catalog.=) ANY ($1)",
+		1, {UUIDARRAYOID}, NULL
+	};
+	Datum	   *ids = palloc(n * sizeof(Datum));
+	Datum		values[1];
+	uint64		found;
+	KalixWalkResult result;
 
+	for (int i = 0; i < n; i++)
+		ids[i] = UUIDPGetDatum(&guess[i]);
+	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	KalixPrepareGeneric(&rows);
+	found = KalixExecute(&rows, values, NULL);
+	read_ahead = palloc(Max(found, 1) * sizeof(KalixAccount));
+	for (uint64 row = 0; row < found; row++)
+		AccountFromRow(row, &read_ahead[row]);
+	nread_ahead = (int) found;
+	result = KalixWalkLineage(account, FreshLookup, out->chain, &out->len, &out->self);
+	nread_ahead = 0;
+	pfree(read_ahead);
+	pfree(ids);
 	if (result != KALIX_WALK_OK)
 		KalixReportCorruptWalk(result, account);
 }
@@ -132,7 +183,7 @@ static void
 LockRoot(const pg_uuid_t *root)
 {
 	static KalixStatement touch = {
-		"UPDATE kalix.accounts a SET parent_id = a.parent_id "
+		"UPDATE kalix.accounts a SET created_at = a.created_at "
 		"WHERE a.id OPERATOR(pg_catalog.=) $1",
 		1, {UUIDOID}, NULL
 	};
@@ -145,7 +196,8 @@ LockRoot(const pg_uuid_t *root)
  * Locks the trees of n accounts (their roots, in id order) and returns
  * their lineages read after the locks, once every root is one we hold.  The
  * first roots locked are the backend cache's guess; the walks after each
- * lock read the table.
+ * lock read the table, starting from the lineage found before (the cache's
+ * in the first round).
  */
 static void
 LockTrees(int n, const pg_uuid_t *accounts, FreshLineage *lineages)
@@ -164,12 +216,10 @@ LockTrees(int n, const pg_uuid_t *accounts, FreshLineage *lineages)
 			pg_uuid_t	root;
 
 			if (round == 0)
-				KalixCachedPayer(&accounts[i], &root);
+				KalixCachedLineage(&accounts[i], lineages[i].chain, &lineages[i].len);
 			else
-			{
-				ReadLineage(&accounts[i], &lineages[i]);
-				root = lineages[i].chain[lineages[i].len - 1];
-			}
+				ReadLineage(&accounts[i], lineages[i].chain, lineages[i].len, &lineages[i]);
+			root = lineages[i].chain[lineages[i].len - 1];
 			if (!UuidIn(&root, locked, nlocked) && !UuidIn(&root, wanted, nwanted))
 				wanted[nwanted++] = root;
 		}
@@ -231,6 +281,7 @@ SubtreeHeight(const pg_uuid_t *account, int limit)
 	int			nlevel = 1;
 	Datum	   *level = palloc(sizeof(Datum));
 
+	KalixPrepareGeneric(&children);
 	level[0] = UUIDPGetDatum(account);
 	while (nlevel > 0 && height <= limit)
 	{
@@ -291,6 +342,7 @@ kalix_link_child(PG_FUNCTION_ARGS)
 	int			height;
 	Datum		values[2];
 	char	   *detail;
+	pg_uuid_t	audited[3];
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		KalixRaiseNullArgument("child and parent");
@@ -326,10 +378,10 @@ kalix_link_child(PG_FUNCTION_ARGS)
 	values[1] = UUIDPGetDatum(parent);
 	(void) KalixExecute(&link, values, NULL);
 	detail = LinkDetail(child, parent, payer);
-	KalixAudit("link_child", child, detail);
-	KalixAudit("link_child", parent, detail);
-	if (UuidCmp(payer, parent) != 0)
-		KalixAudit("link_child", payer, detail);
+	audited[0] = *child;
+	audited[1] = *parent;
+	audited[2] = *payer;
+	KalixAuditAccounts("link_child", audited, UuidCmp(payer, parent) != 0 ? 3 : 2, detail);
 	KalixWriteEnd();
 	PG_RETURN_VOID();
 }

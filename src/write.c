@@ -17,6 +17,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 #include "utils/json.h"
@@ -41,6 +42,36 @@ KalixWriteEnd(void)
 }
 
 /*
+ * Prepares a statement's plan and keeps it, with the plan cache's cursor
+ * options (0, or CURSOR_OPT_GENERIC_PLAN).
+ */
+static void
+Prepare(KalixStatement *stmt, int options)
+{
+	SPIPlanPtr	plan = SPI_prepare_cursor(stmt->sql, stmt->nargs, stmt->argtypes, options);
+
+	if (plan == NULL)
+		elog(ERROR, "kalix_accounts: SPI_prepare failed for \"%s\": %s",
+			 stmt->sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "kalix_accounts: SPI_keepplan failed");
+	stmt->plan = plan;
+}
+
+/*
+ * Makes a statement run with its generic plan, made once, when it is not
+ * prepared yet.  For a statement with an array argument: the plan cache
+ * estimates its generic plan (an array of unknown length) dearer than the
+ * custom ones and would otherwise plan it again at every call.
+ */
+void
+KalixPrepareGeneric(KalixStatement *stmt)
+{
+	if (stmt->plan == NULL)
+		Prepare(stmt, CURSOR_OPT_GENERIC_PLAN);
+}
+
+/*
  * Runs one statement with its parameters (nulls[i] true for a NULL; nulls
  * may be NULL when none is) and returns the number of rows it processed;
  * read_only runs it with the calling query's snapshot.  The rows a statement
@@ -54,16 +85,7 @@ Execute(KalixStatement *stmt, const Datum *values, const bool *nulls, bool read_
 
 	Assert(stmt->nargs <= (int) lengthof(stmt->argtypes));
 	if (stmt->plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(stmt->sql, stmt->nargs, stmt->argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "kalix_accounts: SPI_prepare failed for \"%s\": %s",
-				 stmt->sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "kalix_accounts: SPI_keepplan failed");
-		stmt->plan = plan;
-	}
+		Prepare(stmt, 0);
 	for (int i = 0; i < stmt->nargs; i++)
 		nullflags[i] = (nulls != NULL && nulls[i]) ? 'n' : ' ';
 	rc = SPI_execute_plan(stmt->plan, (Datum *) values, nullflags, read_only, 0);
@@ -165,6 +187,32 @@ KalixAuditJsonb(const char *action, const pg_uuid_t *account, Jsonb *detail)
 	values[1] = CStringGetTextDatum(action);
 	values[2] = JsonbPGetDatum(detail);
 	(void) KalixExecute(&insert, values, nulls);
+}
+
+/*
+ * Appends the audit rows of a change that concerns several accounts (one row
+ * each, in the order given, the same detail) with one statement.
+ */
+void
+KalixAuditAccounts(const char *action, const pg_uuid_t *accounts, int n, const char *detail_json)
+{
+	static KalixStatement insert = {
+		"INSERT INTO kalix.audit_log (login_id, account_id, action, detail) "
+		"SELECT kalix.current_login(), a.id, $2, $3::pg_catalog.jsonb "
+		"FROM pg_catalog.unnest($1) WITH ORDINALITY a (id, n) ORDER BY a.n",
+		3, {UUIDARRAYOID, TEXTOID, TEXTOID}, NULL
+	};
+	Datum	   *ids = palloc(n * sizeof(Datum));
+	Datum		values[3];
+
+	KalixPrepareGeneric(&insert);
+	for (int i = 0; i < n; i++)
+		ids[i] = UUIDPGetDatum(&accounts[i]);
+	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	values[1] = CStringGetTextDatum(action);
+	values[2] = CStringGetTextDatum(detail_json);
+	(void) KalixExecute(&insert, values, NULL);
+	pfree(ids);
 }
 
 /* Starts the JSON object of an audit row's detail. */

@@ -30,6 +30,7 @@ typedef struct KalixStatement
 
 extern void KalixWriteBegin(void);
 extern void KalixWriteEnd(void);
+extern void KalixPrepareGeneric(KalixStatement *stmt);
 extern uint64 KalixExecute(KalixStatement *stmt, const Datum *values, const bool *nulls);
 extern uint64 KalixQuery(KalixStatement *stmt, const Datum *values, const bool *nulls);
 extern void KalixStatementArgType(KalixStatement *stmt, int n, Oid type);
@@ -37,6 +38,8 @@ extern Datum KalixResultDatum(uint64 row, int column, bool *isnull);
 extern void KalixResultToSet(ReturnSetInfo *rsinfo);
 extern void KalixAudit(const char *action, const pg_uuid_t *account, const char *detail_json);
 extern void KalixAuditJsonb(const char *action, const pg_uuid_t *account, Jsonb *detail);
+extern void KalixAuditAccounts(const char *action, const pg_uuid_t *accounts, int n,
+							   const char *detail_json);
 
 /* The JSON detail of an audit row, built member by member. */
 extern void KalixJsonBegin(StringInfo buf);

@@ -3,8 +3,14 @@
  *		Per-backend cache of accounts, logins and memberships.
  *
  * Policies ask "may this login use this account?" for every query, so the
- * answers are kept in hash tables in a memory context under
- * CacheMemoryContext, filled lazily by index scans of the extension's tables.
+ * answers are kept in a memory context under CacheMemoryContext, filled
+ * lazily by index scans of the extension's tables.  Accounts and logins, one
+ * each per account in the common case, are compact records (48 and 40
+ * bytes, a login's one membership inside its record) carved from an arena
+ * and found through an open-addressing table of pointers: about 110 bytes
+ * per touched account in all, where dynahash entries cost three times that.
+ * The rarer kinds (roles, pairs of logins with many memberships, children)
+ * stay in dynahash tables.
  *
  * Invalidation is targeted (invalidate.c sends it).  A change names the keys
  * it changed: the account (its row: exists, parent, archived; and every
@@ -110,22 +116,40 @@ typedef struct ChildrenEntry
 	pg_uuid_t  *children;
 } ChildrenEntry;
 
+/* One preloaded membership of a login. */
+typedef struct PreloadedMember
+{
+	pg_uuid_t	account;
+	int8		role;			/* a KalixRole */
+} PreloadedMember;
+
 /*
- * What the cache knows of one login.  The first membership question about a
- * login reads all its memberships at once (one index scan; a login usually
- * has a handful), so later questions about its other accounts, and about
- * accounts it does not belong to, need no scan.  A login with more than
- * PRELOAD_MEMBERSHIPS_MAX memberships is asked about pair by pair instead.
+ * What the cache knows of one login, a record of 40 bytes.  The first
+ * membership question about a login reads all its memberships at once (one
+ * index scan; a login usually has a handful), into the record itself when
+ * there is one (the common case) or else into a sorted array, so later
+ * questions about its other accounts, and about accounts it does not belong
+ * to, need no scan.  A login with more than PRELOAD_MEMBERSHIPS_MAX
+ * memberships is asked about pair by pair instead (member_hash).
  */
 typedef struct LoginEntry
 {
-	pg_uuid_t	id;				/* hash key */
+	pg_uuid_t	id;				/* key */
 	uint32		stamp;			/* counter of the login's bucket */
-	bool		exists_known;
-	bool		exists;
-	bool		members_loaded; /* every membership is in member_hash */
-	bool		members_many;	/* too many to preload */
+	uint8		flags;			/* LOGIN_* */
+	int8		one_role;		/* nmembers 1: the role of the membership */
+	uint16		nmembers;		/* preloaded memberships (LOGIN_MEMBERS_LOADED) */
+	union
+	{
+		pg_uuid_t	one;		/* nmembers 1: its account */
+		PreloadedMember *many;	/* nmembers > 1: sorted by account, palloc'd */
+	}			members;
 } LoginEntry;
+
+#define LOGIN_EXISTS_KNOWN		0x01
+#define LOGIN_EXISTS			0x02
+#define LOGIN_MEMBERS_LOADED	0x04	/* every membership is in members */
+#define LOGIN_MEMBERS_MANY		0x08	/* too many to preload */
 
 #define PRELOAD_MEMBERSHIPS_MAX 256
 
@@ -164,6 +188,34 @@ typedef struct CatalogIds
 } CatalogIds;
 
 /*
+ * A table of the records of one kind (accounts, logins), each starting with
+ * its uuid key: open addressing with linear probing over an array of
+ * pointers, at most four fifths full, doubled when it would be more.  Records
+ * are never removed (a generation is freed whole), so no tombstones; they
+ * never move (the array holds pointers), so a caller may keep a record's
+ * pointer across lookups of other keys.  Per record this costs 8 bytes /
+ * load (10 to 21 bytes), where a dynahash entry costs its 16-byte element
+ * header, a bucket pointer and the rounding of its allocations.
+ */
+typedef struct UuidTable
+{
+	void	  **slots;
+	uint32		mask;			/* slots - 1, a power of two less one */
+	uint32		count;
+} UuidTable;
+
+#define UUID_TABLE_INITIAL 256
+#define UUID_TABLE_FULL(count, mask) ((uint64) (count) * 5 >= ((uint64) (mask) + 1) * 4)
+
+/*
+ * Records are carved from blocks of ARENA_BLOCK bytes at their exact size:
+ * no chunk header and no rounding to a power of two, as a palloc each would
+ * cost.  A block larger than the context's chunk limit is a block of its own,
+ * allocated and counted exactly.
+ */
+#define ARENA_BLOCK (32 * 1024)
+
+/*
  * Everything one generation of the cache holds.  A new generation is built
  * whole in a fresh context, then swapped in: an error while it is built
  * leaves the previous one (or none), never a half one.
@@ -172,11 +224,13 @@ typedef struct CacheContents
 {
 	MemoryContext context;
 	CatalogIds	ids;
-	HTAB	   *account_hash;
-	HTAB	   *login_hash;
+	UuidTable	accounts;		/* KalixAccount records */
+	UuidTable	logins;			/* LoginEntry records */
 	HTAB	   *role_login_hash;
-	HTAB	   *member_hash;
+	HTAB	   *member_hash;	/* pairs of logins with many memberships */
 	HTAB	   *children_hash;
+	char	   *arena_next;		/* free space of the current arena block */
+	Size		arena_left;
 	int			missing_accounts;	/* cached "no such account" entries */
 } CacheContents;
 
@@ -399,6 +453,100 @@ ResolveIds(CatalogIds *out)
 	out->installed = true;
 }
 
+/* Creates an empty UuidTable in the given context. */
+static void
+CreateUuidTable(UuidTable *table, MemoryContext context)
+{
+	table->slots = MemoryContextAllocZero(context, UUID_TABLE_INITIAL * sizeof(void *));
+	table->mask = UUID_TABLE_INITIAL - 1;
+	table->count = 0;
+}
+
+/* The record with this key in a UuidTable, NULL if none. */
+static inline void *
+UuidTableFind(const UuidTable *table, const pg_uuid_t *key, uint32 hashvalue)
+{
+	for (uint32 i = hashvalue & table->mask;; i = (i + 1) & table->mask)
+	{
+		void	   *record = table->slots[i];
+
+		if (record == NULL || memcmp(record, key, sizeof(pg_uuid_t)) == 0)
+			return record;
+	}
+}
+
+/* Puts a record into a slot of a slot array that has a free one. */
+static void
+UuidTablePlace(void **slots, uint32 mask, void *record, uint32 hashvalue)
+{
+	uint32		i = hashvalue & mask;
+
+	while (slots[i] != NULL)
+		i = (i + 1) & mask;
+	slots[i] = record;
+}
+
+/*
+ * Adds a record whose key the table does not hold, doubling the table
+ * first when it is full; an error (out of memory) leaves the table as it was.
+ */
+static void
+UuidTableInsert(UuidTable *table, void *record, uint32 hashvalue)
+{
+	if (UUID_TABLE_FULL(table->count + 1, table->mask))
+	{
+		uint32		mask = table->mask * 2 + 1;
+		void	  **slots = MemoryContextAllocExtended(GetMemoryChunkContext(table->slots),
+													   ((Size) mask + 1) * sizeof(void *),
+													   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+		for (uint32 i = 0; i <= table->mask; i++)
+			if (table->slots[i] != NULL)
+				UuidTablePlace(slots, mask, table->slots[i],
+							   KalixUuidHash((const pg_uuid_t *) table->slots[i]));
+		pfree(table->slots);
+		table->slots = slots;
+		table->mask = mask;
+	}
+	UuidTablePlace(table->slots, table->mask, record, hashvalue);
+	table->count++;
+}
+
+/* Exact-size memory for a record in the current generation's arena. */
+static void *
+ArenaAlloc(Size size)
+{
+	void	   *record;
+
+	size = MAXALIGN(size);
+	Assert(size <= ARENA_BLOCK);
+	if (cache.arena_left < size)
+	{
+		cache.arena_next = MemoryContextAlloc(cache.context, ARENA_BLOCK);
+		cache.arena_left = ARENA_BLOCK;
+	}
+	record = cache.arena_next;
+	cache.arena_next += size;
+	cache.arena_left -= size;
+	return record;
+}
+
+/*
+ * A new record for a key, zeroed except for the key, entered into one of
+ * the current generation's tables (table: the offset of its UuidTable in
+ * CacheContents).
+ */
+static void *
+NewRecord(size_t table, Size size, const pg_uuid_t *key, uint32 hashvalue)
+{
+	void	   *record = ArenaAlloc(size);
+
+	memset(record, 0, size);
+	memcpy(record, key, sizeof(pg_uuid_t));
+	UuidTableInsert((UuidTable *) ((char *) &cache + table), record, hashvalue);
+	return record;
+}
+
 /* Creates the memory context and empty tables of a new generation. */
 static void
 CreateTables(CacheContents *fresh)
@@ -406,10 +554,10 @@ CreateTables(CacheContents *fresh)
 	/* Small blocks: the bound counts allocated blocks, checked between calls. */
 	fresh->context = AllocSetContextCreate(CurrentMemoryContext, "kalix_accounts cache",
 										   0, 8 * 1024, 64 * 1024);
-	fresh->account_hash = CreateHash("kalix accounts", sizeof(pg_uuid_t),
-									 sizeof(KalixAccount), fresh->context);
-	fresh->login_hash = CreateHash("kalix logins", sizeof(pg_uuid_t),
-								   sizeof(LoginEntry), fresh->context);
+	CreateUuidTable(&fresh->accounts, fresh->context);
+	CreateUuidTable(&fresh->logins, fresh->context);
+	fresh->arena_next = NULL;
+	fresh->arena_left = 0;
 	fresh->role_login_hash = CreateHash("kalix role logins", sizeof(Oid),
 										sizeof(RoleLoginEntry), fresh->context);
 	fresh->member_hash = CreateHash("kalix memberships", sizeof(MemberKey),
@@ -498,6 +646,32 @@ FindEntry(size_t table, Size entrysize, const void *key, uint32 hashvalue, bool 
 	hash_search_with_hash_value(older, key, hashvalue, HASH_REMOVE, NULL);
 	*moved = true;
 	return entry;
+}
+
+/*
+ * The record of a key in one of the current generation's UuidTables (table:
+ * its offset in CacheContents), copied there from the prior generation if it
+ * is only there (the prior copy is left, unreachable, to be freed with its
+ * generation); NULL if neither has it.  *moved says that it moved: what it
+ * points to in the prior generation's memory must be copied or dropped by
+ * the caller.
+ */
+static void *
+FindRecord(size_t table, Size size, const pg_uuid_t *key, uint32 hashvalue, bool *moved)
+{
+	void	   *record = UuidTableFind((UuidTable *) ((char *) &cache + table), key, hashvalue);
+	void	   *old_record;
+
+	*moved = false;
+	if (record != NULL || prior.context == NULL)
+		return record;
+	old_record = UuidTableFind((UuidTable *) ((char *) &prior + table), key, hashvalue);
+	if (old_record == NULL)
+		return NULL;
+	record = NewRecord(table, size, key, hashvalue);
+	memcpy(record, old_record, size);
+	*moved = true;
+	return record;
 }
 
 /*
@@ -609,48 +783,47 @@ VisitAccount(HeapTuple tuple, TupleDesc desc, void *arg)
 static void
 DropLineage(KalixAccount *entry)
 {
-	if (entry->lineage != NULL)
-		pfree(entry->lineage);
-	if (entry->lineage_index != NULL)
-		pfree(entry->lineage_index);
+	if (entry->lineage == NULL)
+		return;
+	if (entry->lineage->index != NULL)
+		pfree(entry->lineage->index);
+	pfree(entry->lineage);
 	entry->lineage = NULL;
-	entry->lineage_index = NULL;
-	entry->lineage_len = 0;
 }
 
 /* The sum of the counters of the buckets a lineage depends on. */
 static uint64
-LineageSum(const KalixAccount *entry)
+LineageSum(const KalixLineage *lineage)
 {
 	uint64		sum = 0;
 
-	for (int i = 0; i < entry->lineage_len; i++)
-		sum += UuidCounter(KALIX_INVAL_ACCOUNT, &entry->lineage[i]);
-	if (entry->lineage_stop >= 0)
-		sum += bucket_counters[entry->lineage_stop];
+	for (int i = 0; i < lineage->len; i++)
+		sum += UuidCounter(KALIX_INVAL_ACCOUNT, &lineage->ids[i]);
+	if (lineage->stop >= 0)
+		sum += bucket_counters[lineage->stop];
 	return sum;
 }
 
 /*
- * Records what the lineage just computed into an entry depends on: the
- * accounts in it and stop, the missing or archived ancestor that ended the
- * walk (NULL when the payer has no parent).  generation is
- * kalix_cache_generation from before the walk: when a message arrived during
- * the walk, it may have mixed two states of the tree, and the lineage counts
- * as stale at its next use (counters only grow, so the sum can never again
- * equal one less than today's).
+ * Records what a lineage just computed depends on: the accounts in it and
+ * stop, the missing or archived ancestor that ended the walk (NULL when the
+ * payer has no parent).  generation is kalix_cache_generation from before
+ * the walk: when a message arrived during the walk, it may have mixed two
+ * states of the tree, and the lineage counts as stale at its next use
+ * (counters only grow, so the sum can never again equal one less than
+ * today's).
  */
 void
-KalixStampLineage(KalixAccount *entry, const pg_uuid_t *stop, uint64 generation)
+KalixStampLineage(KalixLineage *lineage, const pg_uuid_t *stop, uint64 generation)
 {
-	entry->lineage_stop = stop == NULL ? -1 :
+	lineage->stop = stop == NULL ? -1 :
 		KalixInvalBucket(KALIX_INVAL_ACCOUNT, KalixUuidHash(stop));
-	entry->lineage_sum = LineageSum(entry);
-	entry->lineage_checked = kalix_cache_generation;
+	lineage->sum = LineageSum(lineage);
+	lineage->checked = kalix_cache_generation;
 	if (generation != kalix_cache_generation)
 	{
-		entry->lineage_sum--;
-		entry->lineage_checked = 0;
+		lineage->sum--;
+		lineage->checked = 0;
 	}
 }
 
@@ -666,22 +839,20 @@ KalixLookupAccount(const pg_uuid_t *id)
 	uint32		hashvalue = KalixUuidHash(id);
 	uint32	   *counter = &bucket_counters[KalixInvalBucket(KALIX_INVAL_ACCOUNT, hashvalue)];
 	bool		moved;
-	KalixAccount *entry = FindEntry(offsetof(CacheContents, account_hash), sizeof(KalixAccount),
-									id, hashvalue, &moved);
+	KalixAccount *entry = FindRecord(offsetof(CacheContents, accounts), sizeof(KalixAccount),
+									 id, hashvalue, &moved);
 
 	if (moved)
 	{
 		/* Its lineage stays behind: computed again from the entries, if used. */
 		entry->lineage = NULL;
-		entry->lineage_index = NULL;
-		entry->lineage_len = 0;
 	}
 	if (entry != NULL && entry->stamp == *counter)
 	{
-		if (entry->lineage_len > 0 && entry->lineage_checked != kalix_cache_generation)
+		if (entry->lineage != NULL && entry->lineage->checked != kalix_cache_generation)
 		{
-			if (LineageSum(entry) == entry->lineage_sum)
-				entry->lineage_checked = kalix_cache_generation;
+			if (LineageSum(entry->lineage) == entry->lineage->sum)
+				entry->lineage->checked = kalix_cache_generation;
 			else
 				DropLineage(entry);
 		}
@@ -708,8 +879,8 @@ KalixLookupAccount(const pg_uuid_t *id)
 		}
 		if (entry == NULL)
 		{
-			entry = hash_search_with_hash_value(cache.account_hash, id, hashvalue,
-												HASH_ENTER, NULL);
+			entry = NewRecord(offsetof(CacheContents, accounts), sizeof(KalixAccount),
+							  id, hashvalue);
 			if (!account.exists)
 				cache.missing_accounts++;
 		}
@@ -795,14 +966,17 @@ KalixLookupChildren(const pg_uuid_t *parent, int *count)
 			 */
 			if (generation == kalix_cache_generation)
 			{
-				bool		found;
-				KalixAccount *child = hash_search(cache.account_hash, &scan.rows[i].id,
-												  HASH_ENTER, &found);
+				uint32		child_hash = KalixUuidHash(&scan.rows[i].id);
 
-				if (!found)
+				if (UuidTableFind(&cache.accounts, &scan.rows[i].id, child_hash) == NULL)
 				{
+					KalixAccount *child = NewRecord(offsetof(CacheContents, accounts),
+													sizeof(KalixAccount), &scan.rows[i].id,
+													child_hash);
+
 					*child = scan.rows[i];
-					child->stamp = UuidCounter(KALIX_INVAL_ACCOUNT, &child->id);
+					child->stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_ACCOUNT,
+																	child_hash)];
 				}
 			}
 			children[i] = scan.rows[i].id;
@@ -914,7 +1088,7 @@ RoleFromTuple(HeapTuple tuple, TupleDesc desc)
 typedef struct LoginMembersScan
 {
 	int			count;
-	MemberEntry rows[PRELOAD_MEMBERSHIPS_MAX + 1];
+	PreloadedMember rows[PRELOAD_MEMBERSHIPS_MAX + 1];
 } LoginMembersScan;
 
 /* Collects one membership of a login; stops once there are too many. */
@@ -922,15 +1096,31 @@ static bool
 VisitLoginMembership(HeapTuple tuple, TupleDesc desc, void *arg)
 {
 	LoginMembersScan *scan = arg;
-	MemberEntry *row = &scan->rows[scan->count++];
+	PreloadedMember *row = &scan->rows[scan->count++];
 	bool		isnull;
 
-	row->key.account = *DatumGetUUIDP(heap_getattr(tuple, Anum_memberships_account_id,
-												   desc, &isnull));
-	row->key.login = *DatumGetUUIDP(heap_getattr(tuple, Anum_memberships_login_id,
-												 desc, &isnull));
-	row->role = RoleFromTuple(tuple, desc);
+	row->account = *DatumGetUUIDP(heap_getattr(tuple, Anum_memberships_account_id,
+											   desc, &isnull));
+	row->role = (int8) RoleFromTuple(tuple, desc);
 	return scan->count <= PRELOAD_MEMBERSHIPS_MAX;
+}
+
+/* qsort/bsearch comparator of preloaded memberships, by account. */
+static int
+PreloadedMemberCmp(const void *a, const void *b)
+{
+	return memcmp(((const PreloadedMember *) a)->account.data,
+				  ((const PreloadedMember *) b)->account.data, UUID_LEN);
+}
+
+/* Forgets a login's preloaded memberships, freeing their array. */
+static void
+DropMembers(LoginEntry *entry)
+{
+	if (entry->nmembers > 1)
+		pfree(entry->members.many);
+	entry->nmembers = 0;
+	entry->flags &= ~LOGIN_MEMBERS_LOADED;
 }
 
 /*
@@ -943,37 +1133,38 @@ LoginEntryOf(const pg_uuid_t *login)
 	bool		moved;
 	uint32		hashvalue = KalixUuidHash(login);
 	uint32		stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_LOGIN, hashvalue)];
-	LoginEntry *entry = FindEntry(offsetof(CacheContents, login_hash), sizeof(LoginEntry),
-								  login, hashvalue, &moved);
+	LoginEntry *entry = FindRecord(offsetof(CacheContents, logins), sizeof(LoginEntry),
+								   login, hashvalue, &moved);
 
-	/* Its memberships may have stayed behind in the prior generation. */
-	if (moved)
-		entry->members_loaded = false;
-	if (entry == NULL)
+	/* An array of memberships stayed behind in the prior generation. */
+	if (moved && entry->nmembers > 1)
 	{
-		entry = hash_search_with_hash_value(cache.login_hash, login, hashvalue,
-											HASH_ENTER, NULL);
-		entry->members_many = false;
+		entry->nmembers = 0;
+		entry->flags &= ~LOGIN_MEMBERS_LOADED;
 	}
+	if (entry == NULL)
+		entry = NewRecord(offsetof(CacheContents, logins), sizeof(LoginEntry), login, hashvalue);
 	else if (entry->stamp == stamp)
 		return entry;
+	else
+		DropMembers(entry);
 
 	/*
 	 * New, or named by a message since it was filled: nothing known.
-	 * members_many stays, as a hint: a login with many memberships is asked
-	 * about pair by pair, which is right however many it has now, and spares
-	 * a scan of PRELOAD_MEMBERSHIPS_MAX rows after each of its changes.
+	 * LOGIN_MEMBERS_MANY stays, as a hint: a login with many memberships is
+	 * asked about pair by pair, which is right however many it has now, and
+	 * spares a scan of PRELOAD_MEMBERSHIPS_MAX rows after each of its changes.
 	 */
 	entry->stamp = stamp;
-	entry->exists_known = false;
-	entry->exists = false;
-	entry->members_loaded = false;
+	entry->flags &= LOGIN_MEMBERS_MANY;
 	return entry;
 }
 
 /*
- * Reads every membership of a login into cache.member_hash, unless it has too
- * many.  A login with a membership exists (a foreign key says so).
+ * Reads every membership of a login into its entry, unless it has too many.
+ * The entry's stamp, taken before, covers them: a message during the scan
+ * makes them stale at the next question.  A login with a membership exists
+ * (a foreign key says so).
  */
 static void
 PreloadMemberships(LoginEntry *entry)
@@ -982,32 +1173,53 @@ PreloadMemberships(LoginEntry *entry)
 	static const RegProcedure procs[] = {F_UUID_EQ};
 	Datum		values[] = {UUIDPGetDatum(&entry->id)};
 	LoginMembersScan *scan = palloc(sizeof(LoginMembersScan));
-	uint32		stamp = UuidCounter(KALIX_INVAL_LOGIN, &entry->id);
 
 	scan->count = 0;
 	if (cache.ids.installed)
 		IndexLookup(cache.ids.memberships, cache.ids.memberships_login_id_idx, 1, attnos, procs,
 					values, VisitLoginMembership, scan);
 	if (scan->count > PRELOAD_MEMBERSHIPS_MAX)
-		entry->members_many = true;
+		entry->flags |= LOGIN_MEMBERS_MANY;
 	else
 	{
-		for (int i = 0; i < scan->count; i++)
+		if (scan->count == 1)
 		{
-			MemberEntry *member = hash_search(cache.member_hash, &scan->rows[i].key,
-											  HASH_ENTER, NULL);
-
-			*member = scan->rows[i];
-			member->stamp = stamp;
+			entry->members.one = scan->rows[0].account;
+			entry->one_role = scan->rows[0].role;
 		}
-		entry->members_loaded = true;
+		else if (scan->count > 1)
+		{
+			PreloadedMember *many = MemoryContextAlloc(cache.context,
+													   scan->count * sizeof(PreloadedMember));
+
+			memcpy(many, scan->rows, scan->count * sizeof(PreloadedMember));
+			qsort(many, scan->count, sizeof(PreloadedMember), PreloadedMemberCmp);
+			entry->members.many = many;
+		}
+		entry->nmembers = (uint16) scan->count;
+		entry->flags |= LOGIN_MEMBERS_LOADED;
 	}
 	if (scan->count > 0)
-	{
-		entry->exists_known = true;
-		entry->exists = true;
-	}
+		entry->flags |= LOGIN_EXISTS_KNOWN | LOGIN_EXISTS;
 	pfree(scan);
+}
+
+/* A login's role in an account from its preloaded memberships. */
+static KalixRole
+PreloadedRole(const LoginEntry *entry, const pg_uuid_t *account)
+{
+	PreloadedMember key;
+	const PreloadedMember *found;
+
+	if (entry->nmembers == 1)
+		return memcmp(entry->members.one.data, account->data, UUID_LEN) == 0 ?
+			(KalixRole) entry->one_role : KALIX_ROLE_NONE;
+	if (entry->nmembers == 0)
+		return KALIX_ROLE_NONE;
+	key.account = *account;
+	found = bsearch(&key, entry->members.many, entry->nmembers, sizeof(PreloadedMember),
+					PreloadedMemberCmp);
+	return found ? (KalixRole) found->role : KALIX_ROLE_NONE;
 }
 
 /* True when kalix.logins has a row with this id. */
@@ -1016,9 +1228,9 @@ KalixLoginExists(const pg_uuid_t *login)
 {
 	LoginEntry *entry = LoginEntryOf(login);
 
-	if (!entry->exists_known && !entry->members_loaded && !entry->members_many)
+	if (!(entry->flags & (LOGIN_EXISTS_KNOWN | LOGIN_MEMBERS_LOADED | LOGIN_MEMBERS_MANY)))
 		PreloadMemberships(entry);
-	if (!entry->exists_known)
+	if (!(entry->flags & LOGIN_EXISTS_KNOWN))
 	{
 		static const AttrNumber attnos[] = {Anum_logins_id};
 		static const RegProcedure procs[] = {F_UUID_EQ};
@@ -1028,10 +1240,9 @@ KalixLoginExists(const pg_uuid_t *login)
 		if (cache.ids.installed)
 			IndexLookup(cache.ids.logins, cache.ids.logins_pkey, 1, attnos, procs, values,
 						VisitLoginExists, &exists);
-		entry->exists = exists;
-		entry->exists_known = true;
+		entry->flags |= LOGIN_EXISTS_KNOWN | (exists ? LOGIN_EXISTS : 0);
 	}
-	return entry->exists;
+	return (entry->flags & LOGIN_EXISTS) != 0;
 }
 
 /* Takes the role of a memberships row. */
@@ -1048,32 +1259,21 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 {
 	MemberKey	key;
 	MemberEntry *entry;
-	LoginEntry *login_entry;
+	LoginEntry *login_entry = LoginEntryOf(login);
 	bool		moved;
 
-	uint32		stamp = UuidCounter(KALIX_INVAL_LOGIN, login);
+	if (!(login_entry->flags & (LOGIN_MEMBERS_LOADED | LOGIN_MEMBERS_MANY)))
+		PreloadMemberships(login_entry);
+	if (login_entry->flags & LOGIN_MEMBERS_LOADED)
+		return PreloadedRole(login_entry, account);
 
+	/* A login with many memberships: this pair alone. */
 	key.account = *account;
 	key.login = *login;
 	entry = FindEntry(offsetof(CacheContents, member_hash), sizeof(MemberEntry), &key,
 					  get_hash_value(cache.member_hash, &key), &moved);
-	if (entry != NULL && entry->stamp == stamp)
+	if (entry != NULL && entry->stamp == login_entry->stamp)
 		return entry->role;
-	if (entry != NULL)
-		hash_search(cache.member_hash, &key, HASH_REMOVE, NULL);
-
-	login_entry = LoginEntryOf(login);
-	if (!login_entry->members_loaded && !login_entry->members_many)
-	{
-		PreloadMemberships(login_entry);
-		entry = hash_search(cache.member_hash, &key, HASH_FIND, NULL);
-		if (entry != NULL)
-			return entry->role;
-	}
-	if (login_entry->members_loaded)
-		return KALIX_ROLE_NONE;
-
-	/* A login with many memberships: this pair alone. */
 	{
 		static const AttrNumber attnos[] = {Anum_memberships_account_id,
 		Anum_memberships_login_id};
@@ -1083,11 +1283,12 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 
 		result.key = key;
 		result.role = KALIX_ROLE_NONE;
-		result.stamp = stamp;
+		result.stamp = login_entry->stamp;
 		if (cache.ids.installed)
 			IndexLookup(cache.ids.memberships, cache.ids.memberships_pkey, 2, attnos, procs, values,
 						VisitMembership, &result);
-		entry = hash_search(cache.member_hash, &key, HASH_ENTER, NULL);
+		if (entry == NULL)
+			entry = hash_search(cache.member_hash, &key, HASH_ENTER, NULL);
 		*entry = result;
 	}
 	return entry->role;

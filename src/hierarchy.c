@@ -4,10 +4,12 @@
  *		billing_account(), answered from the backend cache.
  *
  * The lineage of an account -- itself, its parent, ..., its payer -- is
- * computed on first use and kept in the account's cache entry until a
- * message names one of the accounts its walk read (cache.c), so the policies of inherited tables, which call lineage()
- * once per scan and lineage_distance() once per row, cost a hash lookup and
- * a short search.  A walk stops before the first archived ancestor: an
+ * computed on first use and kept with the account's cache entry (one
+ * allocation: a KalixLineage) until a message names one of the accounts its
+ * walk read (cache.c), so the policies of inherited tables, which call
+ * lineage() once per scan and lineage_distance() once per row, cost a hash
+ * lookup and a short search.  Only accounts whose lineage is asked for
+ * carry one: the cache's records of the others hold just their row.  A walk stops before the first archived ancestor: an
  * archived account shares nothing and pays for nothing.  (link_child and
  * archive_account never let an unarchived account have an archived ancestor;
  * only direct writes to kalix.accounts can.)  Walks are loops, not
@@ -116,13 +118,13 @@ KalixWalkLineage(const pg_uuid_t *start, KalixAccountLookup lookup,
 		parent = lookup(&next);
 		if (!parent->exists || parent->archived)
 			break;
-		if (parent->lineage_len > 0)
+		if (parent->lineage != NULL)
 		{
 			/* A lineage computed before is acyclic: append it whole. */
-			if (*len + parent->lineage_len > KALIX_LINEAGE_LIMIT)
+			if (*len + parent->lineage->len > KALIX_LINEAGE_LIMIT)
 				return KALIX_WALK_TOO_LONG;
-			memcpy(&chain[*len], parent->lineage, parent->lineage_len * sizeof(pg_uuid_t));
-			*len += parent->lineage_len;
+			memcpy(&chain[*len], parent->lineage->ids, parent->lineage->len * sizeof(pg_uuid_t));
+			*len += parent->lineage->len;
 			break;
 		}
 		if (*len == KALIX_LINEAGE_LIMIT)
@@ -151,7 +153,7 @@ ComputeLineage(KalixAccount *entry)
 	pg_uuid_t  *chain = palloc(KALIX_LINEAGE_LIMIT * sizeof(pg_uuid_t));
 	int			len;
 	KalixWalkResult result = KalixWalkLineage(&entry->id, CacheLookup, chain, &len, NULL);
-	pg_uuid_t  *lineage;
+	KalixLineage *lineage;
 	const KalixAccount *last;
 	pg_uuid_t	stop;
 
@@ -163,8 +165,9 @@ ComputeLineage(KalixAccount *entry)
 	/* The walk ended at the payer, or before its missing or archived parent. */
 	last = KalixLookupAccount(&chain[len - 1]);
 	stop = last->parent_id;
-	lineage = KalixCacheAlloc(len * sizeof(pg_uuid_t));
-	memcpy(lineage, chain, len * sizeof(pg_uuid_t));
+	lineage = KalixCacheAlloc(offsetof(KalixLineage, ids) + len * sizeof(pg_uuid_t));
+	lineage->len = len;
+	memcpy(lineage->ids, chain, len * sizeof(pg_uuid_t));
 	pfree(chain);
 	if (len > LINEAGE_LINEAR_MAX)
 	{
@@ -172,15 +175,14 @@ ComputeLineage(KalixAccount *entry)
 
 		for (int i = 0; i < len; i++)
 		{
-			index[i].id = lineage[i];
+			index[i].id = lineage->ids[i];
 			index[i].distance = i;
 		}
 		qsort(index, len, sizeof(KalixLineageIndex), LineageIndexCmp);
-		entry->lineage_index = index;
+		lineage->index = index;
 	}
+	KalixStampLineage(lineage, last->has_parent ? &stop : NULL, generation);
 	entry->lineage = lineage;
-	entry->lineage_len = len;
-	KalixStampLineage(entry, last->has_parent ? &stop : NULL, generation);
 	return KALIX_WALK_OK;
 }
 
@@ -200,7 +202,7 @@ LineageEntry(const pg_uuid_t *account)
 		KalixCacheBegin();
 		generation = kalix_cache_generation;
 		entry = KalixLookupAccount(account);
-		if (entry->lineage_len > 0)
+		if (entry->lineage != NULL)
 			return entry;
 		result = ComputeLineage(entry);
 		if (result == KALIX_WALK_OK)
@@ -221,26 +223,26 @@ KalixCachedLineage(const pg_uuid_t *account, pg_uuid_t *chain, int *len)
 {
 	KalixAccount *entry = LineageEntry(account);
 
-	memcpy(chain, entry->lineage, entry->lineage_len * sizeof(pg_uuid_t));
-	*len = entry->lineage_len;
+	memcpy(chain, entry->lineage->ids, entry->lineage->len * sizeof(pg_uuid_t));
+	*len = entry->lineage->len;
 }
 
 /* Position of an account in a computed lineage; -1 when it is not in it. */
 static int
-LineageDistance(const KalixAccount *entry, const pg_uuid_t *account)
+LineageDistance(const KalixLineage *lineage, const pg_uuid_t *account)
 {
 	KalixLineageIndex key;
 	KalixLineageIndex *found;
 
-	if (entry->lineage_index == NULL)
+	if (lineage->index == NULL)
 	{
-		for (int i = 0; i < entry->lineage_len; i++)
-			if (UuidCmp(&entry->lineage[i], account) == 0)
+		for (int i = 0; i < lineage->len; i++)
+			if (UuidCmp(&lineage->ids[i], account) == 0)
 				return i;
 		return -1;
 	}
 	key.id = *account;
-	found = bsearch(&key, entry->lineage_index, entry->lineage_len,
+	found = bsearch(&key, lineage->index, lineage->len,
 					sizeof(KalixLineageIndex), LineageIndexCmp);
 	return found ? found->distance : -1;
 }
@@ -271,17 +273,17 @@ Datum
 kalix_lineage(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t	account;
-	KalixAccount *entry;
+	KalixLineage *lineage;
 	Datum	   *elems;
 
 	if (!ResolveAccount(fcinfo, &account))
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(UUIDOID));
-	entry = LineageEntry(&account);
-	elems = palloc(entry->lineage_len * sizeof(Datum));
-	for (int i = 0; i < entry->lineage_len; i++)
-		elems[i] = UUIDPGetDatum(&entry->lineage[i]);
+	lineage = LineageEntry(&account)->lineage;
+	elems = palloc(lineage->len * sizeof(Datum));
+	for (int i = 0; i < lineage->len; i++)
+		elems[i] = UUIDPGetDatum(&lineage->ids[i]);
 	/* construct_array copies the values out of the cache. */
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, entry->lineage_len, UUIDOID,
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, lineage->len, UUIDOID,
 										  UUID_LEN, false, TYPALIGN_CHAR));
 }
 
@@ -297,7 +299,7 @@ kalix_lineage_distance(PG_FUNCTION_ARGS)
 
 	if (!KalixCurrentAccount(&current))
 		PG_RETURN_NULL();
-	distance = LineageDistance(LineageEntry(&current), account);
+	distance = LineageDistance(LineageEntry(&current)->lineage, account);
 	if (distance < 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(distance);
@@ -310,12 +312,12 @@ Datum
 kalix_billing_account(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t	account;
-	KalixAccount *entry;
+	KalixLineage *lineage;
 
 	if (!ResolveAccount(fcinfo, &account))
 		PG_RETURN_NULL();
-	entry = LineageEntry(&account);
-	return KalixUuidDatum(&entry->lineage[entry->lineage_len - 1]);
+	lineage = LineageEntry(&account)->lineage;
+	return KalixUuidDatum(&lineage->ids[lineage->len - 1]);
 }
 
 /* The unarchived descendants of an account found by a breadth-first walk. */

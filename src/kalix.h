@@ -30,22 +30,33 @@ typedef enum KalixAccountScope
 	KALIX_SCOPE_TRANSACTION
 } KalixAccountScope;
 
-/* One account as the backend cache knows it. */
+/*
+ * A lineage computed by hierarchy.c: [self, parent, ..., payer], with what
+ * it depends on (cache.c).  One allocation of the cache's memory.
+ */
+typedef struct KalixLineage
+{
+	int			len;
+	int			stop;			/* bucket of the ancestor that ended it, or -1 */
+	uint64		sum;			/* sum of its dependencies' counters */
+	uint64		checked;		/* kalix_cache_generation when last checked */
+	struct KalixLineageIndex *index;	/* sorted, for long lineages */
+	pg_uuid_t	ids[FLEXIBLE_ARRAY_MEMBER];
+} KalixLineage;
+
+/*
+ * One account as the backend cache knows it: a record that stays where it
+ * is until its generation is freed (cache.c), 48 bytes.
+ */
 typedef struct KalixAccount
 {
-	pg_uuid_t	id;				/* hash key */
+	pg_uuid_t	id;				/* key */
+	pg_uuid_t	parent_id;
+	uint32		stamp;			/* counter of its bucket when read (cache.c) */
 	bool		exists;			/* false: a cached "no such account" */
 	bool		archived;
 	bool		has_parent;
-	pg_uuid_t	parent_id;
-	uint32		stamp;			/* counter of its bucket when read (cache.c) */
-	/* Filled by hierarchy.c on first use; memory of the cache. */
-	int			lineage_len;	/* 0: not computed yet */
-	int			lineage_stop;	/* bucket of the ancestor that ended it, or -1 */
-	uint64		lineage_sum;	/* sum of its dependencies' counters */
-	uint64		lineage_checked;	/* kalix_cache_generation when last checked */
-	pg_uuid_t  *lineage;		/* [self, parent, ..., payer] */
-	struct KalixLineageIndex *lineage_index;	/* sorted, for long lineages */
+	KalixLineage *lineage;		/* NULL: not computed yet (hierarchy.c) */
 } KalixAccount;
 
 /*
@@ -101,7 +112,7 @@ extern void KalixInvalidateLogin(const pg_uuid_t *login);
 extern uint64 kalix_cache_generation;
 extern int	KalixInvalBucket(KalixInvalKind kind, uint32 hashvalue);
 extern uint32 KalixUuidHash(const pg_uuid_t *id);
-extern void KalixStampLineage(KalixAccount *entry, const pg_uuid_t *stop, uint64 generation);
+extern void KalixStampLineage(KalixLineage *lineage, const pg_uuid_t *stop, uint64 generation);
 extern void KalixCacheRegister(void);
 extern void KalixCacheBegin(void);
 extern bool KalixInstalled(void);

@@ -68,7 +68,7 @@ def check(ok, name, diag=None):
 
 
 def connect():
-    conn = psycopg2.connect(dbname=db, connect_timeout=10)
+    conn = psycopg2.connect(dbname=db, connect_timeout=60)
     conn.autocommit = True
     return conn
 

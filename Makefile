@@ -46,6 +46,11 @@ EXTRA_CLEAN = kalix_npi$(DLSUFFIX) src/npi_module.o src/npi_module.bc
 ifneq ($(PGXS),)
 include $(PGXS)
 
+# PGXS tracks no header dependencies (Debian's server is built without
+# --enable-depend): every object is rebuilt when any of our headers changes,
+# lest an object keep an old struct layout that the others no longer share.
+$(OBJS) $(NPI_OBJS): $(wildcard src/*.h)
+
 all: kalix_npi$(DLSUFFIX)
 ifeq ($(with_llvm), yes)
 all: src/npi_module.bc

@@ -111,6 +111,13 @@ SendBucket(int bucket)
 	sent_state.everything = true;
 }
 
+/* Sends the message for a uuid key of the given kind. */
+static void
+SendUuid(KalixInvalKind kind, const pg_uuid_t *id)
+{
+	SendBucket(KalixInvalBucket(kind, KalixUuidHash(id)));
+}
+
 /* Sends the message for the uuid in one column of a row, unless it is NULL. */
 static void
 SendUuidColumn(KalixInvalKind kind, HeapTuple tuple, TupleDesc desc, AttrNumber attno)
@@ -119,7 +126,7 @@ SendUuidColumn(KalixInvalKind kind, HeapTuple tuple, TupleDesc desc, AttrNumber 
 	Datum		value = heap_getattr(tuple, attno, desc, &isnull);
 
 	if (!isnull)
-		SendBucket(KalixInvalBucket(kind, KalixUuidHash(DatumGetUUIDP(value))));
+		SendUuid(kind, DatumGetUUIDP(value));
 }
 
 /*
@@ -160,7 +167,7 @@ SendRowKeys(const char *relname, HeapTuple tuple, TupleDesc desc)
 void
 KalixInvalidateLogin(const pg_uuid_t *login)
 {
-	SendBucket(KalixInvalBucket(KALIX_INVAL_LOGIN, KalixUuidHash(login)));
+	SendUuid(KALIX_INVAL_LOGIN, login);
 }
 
 PG_FUNCTION_INFO_V1(kalix_cache_invalidate);

@@ -28,7 +28,9 @@
 # (5), PG_CONFIG, BENCH_PORT (54329: the first size's port, the next ones +1),
 # CACHEGRIND (1 when valgrind is installed: instructions and simulated cache
 # misses per call at each size, which the machine's load does not change),
-# CG_CALLS1/CG_CALLS2 (the two call counts of that slope, 200/400).
+# CG_CALLS1/CG_CALLS2 (the two call counts of that slope, 400/800: the first
+# few hundred calls of a backend cost more, so the slope needs both counts well
+# past them), KEEP=1 (leave the clusters' directory).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -40,8 +42,8 @@ ROUNDS=${ROUNDS:-5}
 RESULTS=${RESULTS:-bench/SIZE.md}
 BASE_PORT=${BENCH_PORT:-54329}
 CACHEGRIND=${CACHEGRIND:-$(command -v valgrind >/dev/null && echo 1 || echo 0)}
-CG_CALLS1=${CG_CALLS1:-200}
-CG_CALLS2=${CG_CALLS2:-400}
+CG_CALLS1=${CG_CALLS1:-400}
+CG_CALLS2=${CG_CALLS2:-800}
 bindir=$($PG_CONFIG --bindir)
 say() { printf '%s\n' "$*" >&2; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -62,6 +64,7 @@ stop_all() {
     rm -rf "$tmp"
 }
 trap stop_all EXIT
+[ "${KEEP:-0}" = 1 ] && trap 'for d in "$tmp"/s*/data; do as_pg "$bindir/pg_ctl -D $d -m immediate stop" >/dev/null 2>&1; done' EXIT
 server_pin="" client_pin=""
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     server_pin="taskset -c 1" client_pin="taskset -c 0"
@@ -295,11 +298,13 @@ done
 cg_run() {
     local pid f
     pid=$(PGOPTIONS="-c kalix.current_login=$(bench_id login 900000000000) -c kalix.current_account=$(bench_id account 0)" \
-        "${psql[@]}" -At -c "SELECT pg_backend_pid()" -c "CALL bench.write_loop('$1', $2)")
+        "${psql[@]}" -At -c "SELECT pg_backend_pid()" -c "CALL bench.write_loop('$1', $2)") ||
+        { say "cachegrind: $1 x $2 failed"; exit 1; }
     f=$tmp/cg/cg.$pid
     for _ in $(seq 1 60); do grep -qs '^summary' "$f" && break; sleep 1; done
     # events: Ir I1mr ILmr Dr D1mr DLmr Dw D1mw DLmw
-    sed -n 's/^summary: //p' "$f" | awk '{ print $1, $5 + $8, $6 + $9 }'
+    sed -n 's/^summary: //p' "$f" | awk '{ print $1, $5 + $8, $6 + $9 }' >"$tmp/cg_run"
+    [ -s "$tmp/cg_run" ] || { say "cachegrind: no profile of backend $pid"; exit 1; }
     cleanup
 }
 : >"$tmp/cg_rows"
@@ -314,11 +319,14 @@ if [ "$CACHEGRIND" = 1 ]; then
             valgrind -q --tool=cachegrind --cache-sim=yes --LL=1048576,16,64 --trace-children=yes \
             --cachegrind-out-file=$tmp/cg/cg.%p --log-file=$tmp/cg/valgrind.%p.log \
             '$bindir/postgres' -D '$tmp/s$n/data' >>'$tmp/s$n/log' 2>&1 &"
-        for _ in $(seq 1 120); do "$bindir/pg_isready" -q && break; sleep 1; done
+        # ready when a query answers (pg_isready can say so a moment early)
+        for _ in $(seq 1 120); do "${psql[@]}" -c "SELECT 1" >/dev/null 2>&1 && break; sleep 1; done
         row=$n
         for w in create member; do
-            read -r i1 d1 l1 < <(cg_run "$w" "$CG_CALLS1")
-            read -r i2 d2 l2 < <(cg_run "$w" "$CG_CALLS2")
+            cg_run "$w" "$CG_CALLS1"
+            read -r i1 d1 l1 <"$tmp/cg_run"
+            cg_run "$w" "$CG_CALLS2"
+            read -r i2 d2 l2 <"$tmp/cg_run"
             row="$row $(awk -v a="$i1" -v b="$i2" -v c="$d1" -v d="$d2" -v e="$l1" -v f="$l2" -v n=$((CG_CALLS2 - CG_CALLS1)) \
                 'BEGIN { printf "%.0f %.0f %.0f", (b - a) / n, (d - c) / n, (f - e) / n }')"
         done

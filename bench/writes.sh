@@ -9,11 +9,26 @@
 # Writes its figures into bench/RESULTS.md (section "Writes").
 #
 #   bench/writes.sh              ROUNDS=5 rounds, versions alternated
+#   CALLGRIND=1 bench/writes.sh  instructions per call instead (see below)
 #
 # Knobs: ROUNDS (5), CALLS (calls per round of the cheap functions, 3000),
-# COPIES (copy_users calls per round, 30), DURATION (seconds per round of the
-# 1-/2-client runs, 5), PG_CONFIG, WRITES_PORT (54339), RESULTS, TREE (the
-# commit named in the results when git cannot tell).  As root the
+# COPIES (copy_users calls per round, 30), CPU_CALLS and CPU_COPIES (the same
+# for the in-server loop timed by CPU seconds, 4 x CALLS and 4 x COPIES: its
+# clock ticks every 10 ms, so a round must last a few seconds), DURATION
+# (seconds per round of the 1-/2-client runs, 5), PG_CONFIG, WRITES_PORT
+# (54339), RESULTS, TREE (the commit named in the results when git cannot
+# tell).
+#
+# CALLGRIND=1 runs no rounds: the server runs under valgrind --tool=callgrind
+# and each call runs in the in-server loop CG_CALLS and then 2 x CG_CALLS
+# times (CG_COPIES for copy_users; 100 and 4), each in a backend of its own;
+# the difference of the two backends' instruction totals divided by the
+# difference of the calls is one call, without the fixed costs (connection,
+# first plans, exit), on the data the timed rounds would use.  Prints a
+# table, writes nothing into RESULTS, and keeps the profiles
+# (cg.WORKLOAD.DB.CALLS) in CG_DIR when it is set, for callgrind_annotate.
+#
+# As root the
 # cluster runs as the postgres OS user.  For the 1.0/1.1 comparison the
 # server is pinned to core 1 and pgbench to core 0; for the 1-/2-client runs
 # the server may use both cores.
@@ -24,6 +39,12 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 ROUNDS=${ROUNDS:-5}
 CALLS=${CALLS:-3000}
 COPIES=${COPIES:-30}
+CPU_CALLS=${CPU_CALLS:-$((4 * CALLS))}
+CPU_COPIES=${CPU_COPIES:-$((4 * COPIES))}
+CALLGRIND=${CALLGRIND:-0}
+CG_CALLS=${CG_CALLS:-100}
+CG_COPIES=${CG_COPIES:-4}
+CG_DIR=${CG_DIR:-}
 DURATION=${DURATION:-5}
 PORT=${WRITES_PORT:-54339}
 RESULTS=${RESULTS:-bench/RESULTS.md}
@@ -76,8 +97,8 @@ owner=b0000000-0000-4000-8000-000000000001
 P=b0000000-0000-4000-8000-0000000000a4
 M=b0000000-0000-4000-8000-0000000000b1
 S=b0000000-0000-4000-8000-0000000000c1
-pool=$((2 * ROUNDS * CALLS + 100))
-targets=$((2 * ROUNDS * COPIES + 10))
+pool=$((ROUNDS * (CALLS + CPU_CALLS) + 100))
+targets=$((ROUNDS * (COPIES + CPU_COPIES) + 10))
 
 load() {  # load DB VERSION
     "$bindir/createdb" "$1"
@@ -179,6 +200,50 @@ tps() {
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# CALLGRIND=1: instructions per call (see the top), then exit.
+# cg_total WORKLOAD DB N: the instruction total of a backend that ran N calls.
+cg_total() {
+    local pid i
+    pid=$(PGOPTIONS="-c kalix.current_login=$owner -c kalix.current_account=$P" "${psql[@]}" -At -d "$2" \
+          -c "SELECT pg_backend_pid()" -c "CALL bench_loop('$1', $3)")
+    # the backend writes its profile when it exits, after psql has gone
+    for i in $(seq 1 600); do
+        grep -q '^totals:' "$tmp/cg/cg.$pid" 2>/dev/null && break
+        sleep 1
+    done
+    [ -z "$CG_DIR" ] || cp "$tmp/cg/cg.$pid" "$CG_DIR/cg.$1.$2.$3"
+    awk '/^totals:/ { print $2; found = 1 } END { exit !found }' "$tmp/cg/cg.$pid" ||
+        { say "callgrind: no profile for $1 in $2 (backend $pid)"; exit 1; }
+}
+if [ "$CALLGRIND" = 1 ]; then
+    say "== instructions per call (callgrind, slope between $CG_CALLS and $((2 * CG_CALLS)) calls; copy_users $CG_COPIES and $((2 * CG_COPIES)))"
+    mkdir "$tmp/cg"; [ "$(id -u)" -eq 0 ] && chown postgres "$tmp/cg"
+    [ -z "$CG_DIR" ] || mkdir -p "$CG_DIR"
+    as_pg "'$bindir/pg_ctl' -D '$tmp/data' -m fast -w stop >/dev/null"
+    as_pg "MALLOC_MMAP_THRESHOLD_=8388608 MALLOC_TRIM_THRESHOLD_=8388608 valgrind -q --tool=callgrind --trace-children=yes --dump-instr=no \
+        --callgrind-out-file='$tmp/cg/cg.%p' --log-file='$tmp/cg/valgrind.%p.log' \
+        '$bindir/pg_ctl' -D '$tmp/data' -l '$tmp/log' -w -t 600 start >/dev/null"
+    : >"$tmp/instr"
+    for w in create_child link_child add_member copy_users; do
+        n=$CG_CALLS; [ "$w" = copy_users ] && n=$CG_COPIES
+        for v in 10 11; do
+            i1=$(cg_total "$w" "bench$v" "$n")
+            i2=$(cg_total "$w" "bench$v" "$((2 * n))")
+            echo "$w $v $(( (i2 - i1) / n ))" >>"$tmp/instr"
+        done
+        say "   $w: $(awk -v w="$w" '$1 == w { printf "%s %.1fk  ", $2 == 10 ? "1.0" : "1.1", $3 / 1000 }' "$tmp/instr")"
+    done
+    echo "Instructions per call (\`CALLGRIND=1 CG_CALLS=$CG_CALLS CG_COPIES=$CG_COPIES bench/writes.sh\`, $(date -u '+%Y-%m-%d %H:%M UTC'), tree \`${TREE:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}\`):"
+    echo
+    echo "| call | 1.0 instructions per call | 1.1 instructions per call | 1.0/1.1 |"
+    echo "|---|---:|---:|---:|"
+    awk '{ i[$1 " " $2] = $3 } END {
+        split("create_child link_child add_member copy_users", w, " ")
+        for (k = 1; k <= 4; k++)
+            printf "| `%s` | %d | %d | %.2f× |\n", w[k], i[w[k] " 10"], i[w[k] " 11"], i[w[k] " 10"] / i[w[k] " 11"] }' "$tmp/instr"
+    exit 0
+fi
+
 : >"$tmp/raw"
 client_pin=""
 if [ "$pin" = 1 ]; then taskset -pc 1 "$postmaster" >/dev/null; client_pin="taskset -c 0"; fi
@@ -210,7 +275,7 @@ SQL
 say "== $ROUNDS rounds of the server's CPU time per call, 1.0 and 1.1 alternated"
 for r in $(seq 1 "$ROUNDS"); do
     for w in create_child link_child add_member copy_users; do
-        n=$CALLS; [ "$w" = copy_users ] && n=$COPIES
+        n=$CPU_CALLS; [ "$w" = copy_users ] && n=$CPU_COPIES
         if [ $((r % 2)) = 1 ]; then order="10 11 11n"; else order="11n 11 10"; fi
         for v in $order; do
             echo "$r cpu_$w $v $(cpu_calls "$w" "bench$v" "$n")" >>"$tmp/raw"
@@ -248,7 +313,7 @@ ratio() {  # median of per-round ratios a/b: ratio WA VA WB VB
 {
     echo "## Writes: the write path in C (1.1) against plpgsql (1.0)"
     echo
-    echo "Produced by \`ROUNDS=$ROUNDS CALLS=$CALLS COPIES=$COPIES DURATION=$DURATION bench/writes.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'),"
+    echo "Produced by \`ROUNDS=$ROUNDS CALLS=$CALLS COPIES=$COPIES CPU_CALLS=$CPU_CALLS CPU_COPIES=$CPU_COPIES DURATION=$DURATION bench/writes.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'),"
     echo "tree \`${TREE:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}\`; $("$bindir/postgres" --version), $(nproc) cores"
     echo "shared with other work (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)). Both versions"
     echo "run over the same library in one cluster, on the same data; medians of $ROUNDS alternated rounds."

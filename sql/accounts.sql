@@ -44,6 +44,17 @@ SELECT kalix.create_account(' ' || repeat('y', 200) || ' ') AS long_name \gset
 SELECT length(name) FROM kalix.accounts WHERE id = :'long_name';
 SELECT count(*) FROM kalix.my_accounts();
 RESET ROLE;
+-- A superuser's own writes meet the same rule in the table's CHECK, which
+-- calls it (kalix.account_name_ok): trimmed, 1 to 200 characters.
+\set VERBOSITY terse
+INSERT INTO kalix.accounts (name) VALUES (' Padded');
+INSERT INTO kalix.accounts (name) VALUES (E'Vertical tab\x0B');
+INSERT INTO kalix.accounts (name) VALUES ('');
+INSERT INTO kalix.accounts (name) VALUES (repeat('é', 201));
+UPDATE kalix.accounts SET name = name || E'\n' WHERE id = :'long_name';
+\set VERBOSITY default
+SELECT kalix.account_name_ok(repeat('é', 200)) AS two_hundred, kalix.account_name_ok('a b') AS inner_blank,
+       kalix.account_name_ok(E'\ta') AS leading_tab, kalix.account_name_ok(NULL) AS null_name;
 
 ------------------------------------------------------------------------------
 -- No login, no current account, not an admin

@@ -247,7 +247,8 @@ SELECT kalix.current_login() IS NULL AS no_login, kalix.current_account() IS NUL
 -- Attack: nothing that reads the identity may be IMMUTABLE (a constant
 -- folded into a cached plan would outlive a switch).  Every function of the
 -- extension that reads the settings, the cache or the hierarchy is listed
--- here if it is IMMUTABLE: none is.
+-- here if it is IMMUTABLE: none is.  (kalix.account_name_ok, the CHECK of
+-- kalix.accounts.name, is IMMUTABLE and reads nothing but its argument.)
 ------------------------------------------------------------------------------
 
 SELECT p.oid::regprocedure AS immutable_identity_reader
@@ -256,7 +257,7 @@ JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.de
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'kalix_accounts'
 WHERE p.provolatile = 'i'
   AND (p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
-       AND p.prosrc !~ 'npi'
+       AND p.prosrc !~ 'npi' AND p.prosrc <> 'kalix_account_name_ok'
        OR p.prosrc ~ '(current_account|current_login|lineage|member_role|billing_account|my_accounts|current_setting|kalix\.)');
 -- The identity functions themselves are STABLE.
 SELECT p.proname, p.provolatile

@@ -128,6 +128,31 @@ INSERT INTO public.ref_probe VALUES ('f1000000-0000-4000-8000-000000000001');
 DROP TABLE public.ref_probe;
 
 --
+-- The write path vouches for the keys of its own statements (an account it
+-- just inserted, a login or account it holds locked) and skips their checks
+-- (src/reference.h); the word ends with that statement and its
+-- subtransaction.  Accounts create_account made and a rollback undid are
+-- refused afterwards, in a new transaction and after ROLLBACK TO SAVEPOINT.
+-- (Terse: the keys are new random ids.)
+--
+\set VERBOSITY terse
+BEGIN;
+SET LOCAL kalix.current_login = 'f0000000-0000-4000-8000-000000000001';
+SELECT kalix.create_account('Reference Undone') AS undone \gset
+ROLLBACK;
+INSERT INTO kalix.memberships (account_id, login_id) VALUES
+    (:'undone', 'f0000000-0000-4000-8000-000000000001');
+BEGIN;
+SET LOCAL kalix.current_login = 'f0000000-0000-4000-8000-000000000001';
+SAVEPOINT before_create;
+SELECT kalix.create_account('Reference Undone') AS undone \gset
+ROLLBACK TO SAVEPOINT before_create;
+INSERT INTO kalix.memberships (account_id, login_id) VALUES
+    (:'undone', 'f0000000-0000-4000-8000-000000000001');
+ROLLBACK;
+\set VERBOSITY default
+
+--
 -- Clean up
 --
 DELETE FROM kalix.account_npis WHERE account_id::text LIKE 'f100000_-%';

@@ -4,12 +4,12 @@
  *		update_account() and archive_account().
  *
  * The name rules live here once: a name is trimmed of white space, and an
- * empty one or one over KALIX_NAME_MAX characters is refused (the CHECK on
- * kalix.accounts says the same for direct writes).  create_account(child)
- * and archive_account() change the shape of the hierarchy and take its
- * locks from tree.c; KalixBeginArchiveChange() takes them, and makes the
- * checks under them, for archive_account() and unarchive_account()
- * (unarchive.c) alike.
+ * empty one or one over KALIX_NAME_MAX characters is refused; the CHECK on
+ * kalix.accounts calls the same rule (account_name_ok) for direct writes.
+ * create_account(child) and archive_account() change the shape of the
+ * hierarchy and take its locks from tree.c; KalixBeginArchiveChange() takes
+ * them, and makes the checks under them, for archive_account() and
+ * unarchive_account() (unarchive.c) alike.
  */
 #include "postgres.h"
 
@@ -28,6 +28,7 @@
 #include "accounts.h"
 #include "errors.h"
 #include "members.h"
+#include "reference.h"
 #include "tree.h"
 #include "write.h"
 
@@ -44,6 +45,17 @@ Trim(const char *value)
 	return pnstrdup(value, end - value);
 }
 
+/*
+ * Whether a trimmed name has an acceptable length, 1 to KALIX_NAME_MAX
+ * characters; *length is its length in characters.
+ */
+static bool
+NameFits(const char *trimmed, int *length)
+{
+	*length = pg_mbstrlen(trimmed);
+	return *length >= 1 && *length <= KALIX_NAME_MAX;
+}
+
 /* An account name, trimmed; raises when it is NULL, empty or too long. */
 static char *
 AccountName(FunctionCallInfo fcinfo, int n)
@@ -54,13 +66,31 @@ AccountName(FunctionCallInfo fcinfo, int n)
 	if (PG_ARGISNULL(n))
 		KalixRaiseNameEmpty();
 	name = Trim(text_to_cstring(PG_GETARG_TEXT_PP(n)));
-	if (name[0] == '\0')
+	if (NameFits(name, &length))
+		return name;
+	if (length == 0)
 		KalixRaiseNameEmpty();
-	length = pg_mbstrlen(name);
-	if (length > KALIX_NAME_MAX)
-		KalixRaiseNameTooLong(pnstrdup(name, pg_mbcharcliplen(name, strlen(name), KALIX_NAME_QUOTED)),
-							  length);
-	return name;
+	KalixRaiseNameTooLong(pnstrdup(name, pg_mbcharcliplen(name, strlen(name), KALIX_NAME_QUOTED)),
+						  length);
+}
+
+PG_FUNCTION_INFO_V1(kalix_account_name_ok);
+
+/*
+ * SQL: kalix.account_name_ok(name) -- the CHECK of kalix.accounts.name: the
+ * name as AccountName keeps it, trimmed and 1 to KALIX_NAME_MAX characters.
+ * A function rather than the expression it replaces: the executor parses a
+ * table's CHECK expressions at every INSERT and UPDATE (the root lock of
+ * tree.c is an UPDATE), and this one call costs about a third of what the
+ * expression's five calls and three operators did.
+ */
+Datum
+kalix_account_name_ok(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int			length;
+
+	PG_RETURN_BOOL(strcmp(Trim(name), name) == 0 && NameFits(name, &length));
 }
 
 /*
@@ -215,6 +245,7 @@ kalix_create_account(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	bool		nulls[3] = {false, !child, false};
 	bool		isnull;
+	KalixTrustedKey trusted[2];
 	StringInfoData detail;
 
 	KalixRequireLogin(&login);
@@ -237,11 +268,29 @@ kalix_create_account(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(name);
 	values[1] = child ? UUIDPGetDatum(&current) : (Datum) 0;
 	values[2] = UUIDPGetDatum(&login);
+	/*
+	 * A child's creator needs no reference check: our membership in the
+	 * parent, locked FOR SHARE above, holds the login (reference_keep
+	 * refuses to delete a login that memberships name).
+	 */
+	trusted[0].table = "kalix.logins";
+	trusted[0].key = login;
+	KalixTrustKeys(trusted, child ? 1 : 0);
 	(void) KalixExecute(&insert, values, nulls);
+	KalixTrustKeys(NULL, 0);
 	account = *DatumGetUUIDP(KalixResultDatum(0, 1, &isnull));
 	values[0] = UUIDPGetDatum(&account);
 	values[1] = UUIDPGetDatum(&login);
+	/*
+	 * Nor does the owner's membership: its account is the row just
+	 * inserted, and its login is held as above or by the check of
+	 * created_by, which locked it FOR KEY SHARE.
+	 */
+	trusted[1].table = "kalix.accounts";
+	trusted[1].key = account;
+	KalixTrustKeys(trusted, 2);
 	(void) KalixExecute(&owner, values, NULL);
+	KalixTrustKeys(NULL, 0);
 	if (copy)
 	{
 		/* Roles kept; the new owner's own membership is left as it is. */

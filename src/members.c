@@ -50,6 +50,7 @@
 #include "citus.h"
 #include "errors.h"
 #include "members.h"
+#include "reference.h"
 #include "tables.h"
 #include "write.h"
 
@@ -140,6 +141,8 @@ kalix_add_member(PG_FUNCTION_ARGS)
 	KalixRole	role = RoleArgument(fcinfo, 2, "role");
 	KalixRole	own;
 	Datum		values[3];
+	KalixTrustedKey trusted;
+	uint64		inserted;
 	StringInfoData detail;
 
 	KalixWriteBegin();
@@ -150,7 +153,13 @@ kalix_add_member(PG_FUNCTION_ARGS)
 	values[0] = UUIDPGetDatum(&account);
 	values[1] = UUIDPGetDatum(&login);
 	values[2] = CStringGetTextDatum(KalixRoleName(role));
-	if (KalixExecute(&insert, values, NULL) == 0)
+	/* The account row is locked FOR NO KEY UPDATE: its reference needs no check. */
+	trusted.table = "kalix.accounts";
+	trusted.key = account;
+	KalixTrustKeys(&trusted, 1);
+	inserted = KalixExecute(&insert, values, NULL);
+	KalixTrustKeys(NULL, 0);
+	if (inserted == 0)
 	{
 		bool		isnull;
 

@@ -26,14 +26,28 @@
  *
  * The errors are a foreign key's, word for word, under the constraint's old
  * name.
+ *
+ * The write path may vouch for the keys of its next statement
+ * (KalixTrustKeys): a key whose row this (sub)transaction inserted, or holds
+ * so that it cannot be deleted or re-keyed before the transaction ends (the
+ * row locked, or a row locked that references it, which reference_keep then
+ * refuses to let go), needs neither the check's query nor its lock, and
+ * kalix_reference_check accepts it without them.  The word holds for the
+ * immediate checks of that one statement (the caller withdraws it after),
+ * in the subtransaction that gave it: an error there ends that
+ * subtransaction, and with it the word.  The deferred check of
+ * accounts.parent_id, run at commit, is always made.
  */
 #include "postgres.h"
+
+#include <string.h>
 
 #include "access/htup_details.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -50,6 +64,7 @@
 
 #include "kalix.h"
 #include "citus.h"
+#include "reference.h"
 
 /* The prepared statements of one reference trigger, by trigger OID. */
 typedef struct ReferencePlans
@@ -61,6 +76,44 @@ typedef struct ReferencePlans
 } ReferencePlans;
 
 static HTAB *reference_plans = NULL;
+
+/* The keys the running write-path statement vouches for, and where. */
+static struct
+{
+	LocalTransactionId lxid;
+	SubTransactionId subxid;
+	int			n;
+	KalixTrustedKey keys[KALIX_TRUSTED_MAX];
+} trusted;
+
+/*
+ * Vouches for n keys (table names as static strings) until the next call;
+ * KalixTrustKeys(NULL, 0) withdraws the word.
+ */
+void
+KalixTrustKeys(const KalixTrustedKey *keys, int n)
+{
+	Assert(n <= KALIX_TRUSTED_MAX);
+	trusted.lxid = KalixCurrentLxid();
+	trusted.subxid = GetCurrentSubTransactionId();
+	trusted.n = n;
+	if (n > 0)
+		memcpy(trusted.keys, keys, n * sizeof(KalixTrustedKey));
+}
+
+/* Whether the write path vouches for a uuid key of the named table, here and now. */
+static bool
+KeyTrusted(const char *table, Datum value)
+{
+	if (trusted.n == 0 || trusted.lxid != KalixCurrentLxid() ||
+		trusted.subxid != GetCurrentSubTransactionId())
+		return false;
+	for (int i = 0; i < trusted.n; i++)
+		if (strcmp(trusted.keys[i].table, table) == 0 &&
+			memcmp(trusted.keys[i].key.data, DatumGetUUIDP(value)->data, UUID_LEN) == 0)
+			return true;
+	return false;
+}
 
 /* Prepares and keeps one statement, or raises. */
 static SPIPlanPtr
@@ -306,6 +359,8 @@ kalix_reference_check(PG_FUNCTION_ARGS)
 			!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(trigdata->tg_trigtuple->t_data)))
 			return PointerGetDatum(NULL);
 	}
+	if (type == UUIDOID && KeyTrusted(trigger->tgargs[1], value))
+		return PointerGetDatum(NULL);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "kalix_accounts: SPI_connect failed");

@@ -171,47 +171,59 @@ KalixAudit(const char *action, const pg_uuid_t *account, const char *detail_json
 													   CStringGetDatum(detail_json ? detail_json : "{}"))));
 }
 
-/* KalixAudit with the detail already a jsonb (copy_users builds a large one). */
+/*
+ * KalixAudit with the detail already a jsonb (copy_users builds a large one).
+ * The login is kalix.current_login() as the statement would see it, passed
+ * as a parameter rather than called by the statement.
+ */
 void
 KalixAuditJsonb(const char *action, const pg_uuid_t *account, Jsonb *detail)
 {
 	static KalixStatement insert = {
 		"INSERT INTO kalix.audit_log (login_id, account_id, action, detail) "
-		"VALUES (kalix.current_login(), $1, $2, $3)",
-		3, {UUIDOID, TEXTOID, JSONBOID}, NULL
+		"VALUES ($4, $1, $2, $3)",
+		4, {UUIDOID, TEXTOID, JSONBOID, UUIDOID}, NULL
 	};
-	Datum		values[3];
-	bool		nulls[3] = {account == NULL, false, false};
+	pg_uuid_t	login;
+	Datum		values[4];
+	bool		nulls[4] = {account == NULL, false, false, false};
 
+	nulls[3] = !KalixStatementLogin(&login);
 	values[0] = account ? UUIDPGetDatum(account) : (Datum) 0;
 	values[1] = CStringGetTextDatum(action);
 	values[2] = JsonbPGetDatum(detail);
+	values[3] = nulls[3] ? (Datum) 0 : UUIDPGetDatum(&login);
 	(void) KalixExecute(&insert, values, nulls);
 }
 
 /*
  * Appends the audit rows of a change that concerns several accounts (one row
- * each, in the order given, the same detail) with one statement.
+ * each, in the order given, the same detail) with one statement; the detail
+ * is parsed once, here, not once per row.
  */
 void
 KalixAuditAccounts(const char *action, const pg_uuid_t *accounts, int n, const char *detail_json)
 {
 	static KalixStatement insert = {
 		"INSERT INTO kalix.audit_log (login_id, account_id, action, detail) "
-		"SELECT kalix.current_login(), a.id, $2, $3::pg_catalog.jsonb "
+		"SELECT $4, a.id, $2, $3 "
 		"FROM pg_catalog.unnest($1) WITH ORDINALITY a (id, n) ORDER BY a.n",
-		3, {UUIDARRAYOID, TEXTOID, TEXTOID}, NULL
+		4, {UUIDARRAYOID, TEXTOID, JSONBOID, UUIDOID}, NULL
 	};
 	Datum	   *ids = palloc(n * sizeof(Datum));
-	Datum		values[3];
+	pg_uuid_t	login;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
 
 	KalixPrepareGeneric(&insert);
 	for (int i = 0; i < n; i++)
 		ids[i] = UUIDPGetDatum(&accounts[i]);
+	nulls[3] = !KalixStatementLogin(&login);
 	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 	values[1] = CStringGetTextDatum(action);
-	values[2] = CStringGetTextDatum(detail_json);
-	(void) KalixExecute(&insert, values, NULL);
+	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(detail_json));
+	values[3] = nulls[3] ? (Datum) 0 : UUIDPGetDatum(&login);
+	(void) KalixExecute(&insert, values, nulls);
 	pfree(ids);
 }
 

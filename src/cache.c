@@ -1371,17 +1371,16 @@ KalixScanMemberships(const pg_uuid_t *key, bool by_login, KalixMembershipVisitor
 /*
  * The login's role in the account if it may work there (a member of an
  * existing, unarchived account); otherwise KALIX_ROLE_NONE, or with raise an
- * insufficient_privilege error that reveals nothing to non-members.
+ * insufficient_privilege error that reveals nothing to non-members.  For a
+ * caller that entered the cache (KalixCacheBegin) earlier in the same call.
  */
 KalixRole
-KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
+KalixCachedAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
 {
-	KalixAccount *entry;
+	KalixAccount *entry = KalixLookupAccount(account);
 	KalixRole	role = KALIX_ROLE_NONE;
 	bool		archived;
 
-	KalixCacheBegin();
-	entry = KalixLookupAccount(account);
 	archived = entry->archived;
 	if (entry->exists)
 		role = KalixMemberRole(account, login);
@@ -1394,4 +1393,12 @@ KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
 		role = KALIX_ROLE_NONE;
 	}
 	return role;
+}
+
+/* KalixCachedAccess as a cache entry point of its own: takes in invalidations first. */
+KalixRole
+KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
+{
+	KalixCacheBegin();
+	return KalixCachedAccess(account, login, raise);
 }

@@ -230,10 +230,11 @@ CheckCurrentAccount(char **newval, void **extra, GucSource source)
 	if (setting == NULL)
 		return false;
 
+	/* CanCheckAgainstTables entered the cache: one poll for the hook. */
 	if (setting->set && CanCheckAgainstTables(source) && KalixCurrentLogin(&login))
 	{
 		uint64		generation = kalix_cache_generation;
-		KalixRole	role = KalixCheckAccess(&setting->id, &login, false);
+		KalixRole	role = KalixCachedAccess(&setting->id, &login, false);
 
 		if (role == KALIX_ROLE_NONE)
 		{
@@ -393,15 +394,14 @@ KalixSettingCheckedRole(const pg_uuid_t *login)
 /*
  * The login of this session: the one kalix.current_login names, if it
  * exists, else the one whose db_role is the current role outside any
- * SECURITY DEFINER function.
+ * SECURITY DEFINER function.  For a caller that entered the cache
+ * (KalixCacheBegin) earlier in the same call.
  */
 bool
 KalixCurrentLogin(pg_uuid_t *login)
 {
-	const KalixUuidSetting *s;
+	const KalixUuidSetting *s = LoginInForce();
 
-	KalixCacheBegin();
-	s = LoginInForce();
 	if (s != NULL)
 	{
 		if (!SettingChecked(s) && !KalixLoginExists(&s->id))

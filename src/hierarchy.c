@@ -262,7 +262,7 @@ ResolveAccount(FunctionCallInfo fcinfo, pg_uuid_t *account)
 	*account = *PG_GETARG_UUID_P(0);
 	if (!KalixStatementLogin(&login))
 		KalixRaiseNoLogin();
-	(void) KalixCheckAccess(account, &login, true);
+	(void) KalixCachedAccess(account, &login, true);
 	return true;
 }
 

@@ -79,44 +79,37 @@ static const struct config_enum_entry account_scope_options[] = {
 	{NULL, 0, false}
 };
 
-/* The value of a lower-case hex digit, -1 for any other character. */
-static inline int
-HexDigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/* One more than the value of each lower-case hex digit; 0 for every other byte. */
+static const uint8 hex_value_plus_one[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16
+};
 
 /*
  * Parses a UUID in the canonical form (36 characters, lower-case hex, four
- * dashes), the one the settings store; false for any other text.
+ * dashes), the one the settings store; false for any other text.  The check
+ * hooks call it at every SET: one table lookup per digit.
  */
 static bool
 ParseCanonicalUuid(const char *text, pg_uuid_t *uuid)
 {
-	const char *p = text;
+	const unsigned char *p = (const unsigned char *) text;
 
 	for (int i = 0; i < UUID_LEN; i++)
 	{
 		int			hi,
 					lo;
 
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-		{
-			if (*p != '-')
-				return false;
-			p++;
-		}
-		hi = HexDigit(p[0]);
-		if (hi < 0)
+		if ((i == 4 || i == 6 || i == 8 || i == 10) && *p++ != '-')
 			return false;
-		lo = HexDigit(p[1]);
-		if (lo < 0)
+		hi = hex_value_plus_one[p[0]];
+		if (hi == 0)
 			return false;
-		uuid->data[i] = (unsigned char) ((hi << 4) | lo);
+		lo = hex_value_plus_one[p[1]];
+		if (lo == 0)
+			return false;
+		uuid->data[i] = (unsigned char) (((hi - 1) << 4) | (lo - 1));
 		p += 2;
 	}
 	return *p == '\0';

@@ -265,7 +265,11 @@ static int	kalix_cache_size = 16;	/* MB */
  */
 static bool bound_check_due = true;
 
-/* Bumped whenever cached data may have changed (any message received). */
+/*
+ * Bumped whenever cached data may have changed (any message received) or
+ * memory a caller kept between calls may have been freed (a turn of the
+ * generations, a rebuild).
+ */
 uint64		kalix_cache_generation = 1;
 
 /* One counter per invalidation bucket, bumped by each message for it. */
@@ -648,6 +652,8 @@ AgeCache(void)
 		MemoryContextDelete(prior.context);
 	prior = cache;
 	cache = fresh;
+	/* What callers kept between calls (a lineage) may have been freed. */
+	kalix_cache_generation++;
 }
 
 /*

@@ -1162,6 +1162,15 @@ DropMembers(LoginEntry *entry)
 }
 
 /*
+ * The login entry LoginEntryOf returned last, while kalix_cache_generation
+ * holds: a call checks the login, then its membership (kalix.act_as, the
+ * SET-time checks), and nothing can move or empty the entry in between
+ * without bumping the generation (a message, a turn, a rebuild).
+ */
+static LoginEntry *last_login = NULL;
+static uint64 last_login_generation = 0;
+
+/*
  * The cache's entry of a login, emptied ("nothing known") if new or if a
  * message named the login since it was filled.
  */
@@ -1169,10 +1178,17 @@ static LoginEntry *
 LoginEntryOf(const pg_uuid_t *login)
 {
 	bool		moved;
-	uint32		hashvalue = KalixUuidHash(login);
-	uint32		stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_LOGIN, hashvalue)];
-	LoginEntry *entry = FindRecord(offsetof(CacheContents, logins), sizeof(LoginEntry),
-								   login, hashvalue, &moved);
+	uint32		hashvalue;
+	uint32		stamp;
+	LoginEntry *entry;
+
+	if (last_login_generation == kalix_cache_generation &&
+		memcmp(last_login->id.data, login->data, UUID_LEN) == 0)
+		return last_login;
+	hashvalue = KalixUuidHash(login);
+	stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_LOGIN, hashvalue)];
+	entry = FindRecord(offsetof(CacheContents, logins), sizeof(LoginEntry), login, hashvalue,
+					   &moved);
 
 	/* An array of memberships stayed behind in the prior generation. */
 	if (moved && entry->nmembers > 1)
@@ -1180,21 +1196,26 @@ LoginEntryOf(const pg_uuid_t *login)
 		entry->nmembers = 0;
 		entry->flags &= ~LOGIN_MEMBERS_LOADED;
 	}
-	if (entry == NULL)
-		entry = NewRecord(offsetof(CacheContents, logins), sizeof(LoginEntry), login, hashvalue);
-	else if (entry->stamp == stamp)
-		return entry;
-	else
-		DropMembers(entry);
+	if (entry == NULL || entry->stamp != stamp)
+	{
+		if (entry == NULL)
+			entry = NewRecord(offsetof(CacheContents, logins), sizeof(LoginEntry), login,
+							  hashvalue);
+		else
+			DropMembers(entry);
 
-	/*
-	 * New, or named by a message since it was filled: nothing known.
-	 * LOGIN_MEMBERS_MANY stays, as a hint: a login with many memberships is
-	 * asked about pair by pair, which is right however many it has now, and
-	 * spares a scan of PRELOAD_MEMBERSHIPS_MAX rows after each of its changes.
-	 */
-	entry->stamp = stamp;
-	entry->flags &= LOGIN_MEMBERS_MANY;
+		/*
+		 * New, or named by a message since it was filled: nothing known.
+		 * LOGIN_MEMBERS_MANY stays, as a hint: a login with many memberships
+		 * is asked about pair by pair, which is right however many it has
+		 * now, and spares a scan of PRELOAD_MEMBERSHIPS_MAX rows after each
+		 * of its changes.
+		 */
+		entry->stamp = stamp;
+		entry->flags &= LOGIN_MEMBERS_MANY;
+	}
+	last_login = entry;
+	last_login_generation = kalix_cache_generation;
 	return entry;
 }
 

@@ -9,9 +9,10 @@
  * walk read (cache.c), so the policies of inherited tables, which call
  * lineage() once per scan, cost a hash lookup and a short search, and
  * lineage_distance(), called once per row, a comparison (the lineage it used
- * last is kept while the cache's generation holds) and the search.  Only accounts whose lineage is asked for
- * carry one: the cache's records of the others hold just their row.  A walk stops before the first archived ancestor: an
- * archived account shares nothing and pays for nothing.  (link_child and
+ * last is kept while the cache's generation holds) and the search.  Only
+ * accounts whose lineage is asked for carry one: the cache's records of the
+ * others hold just their row.  A walk stops before the first archived
+ * ancestor: an archived account shares nothing and pays for nothing.  (link_child and
  * archive_account never let an unarchived account have an archived ancestor;
  * only direct writes to kalix.accounts can.)  Walks are loops, not
  * recursion, and end with an error on a cycle or on a lineage longer than

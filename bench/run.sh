@@ -20,6 +20,8 @@
 # CALLGRIND=0 skips the instruction counts (default: on when valgrind is installed
 # and not SMOKE), CG_TX1/CG_TX2 (the two transaction counts of the slope, 500/1000;
 # sql-naive's count_tx costs 11M instructions a transaction under valgrind),
+# CG_WORKLOADS (the workloads counted, the per-transaction ones by default;
+# e.g. nearest for lineage_distance() per row),
 # KEEP=1 keeps the cluster's directory.  As root, the cluster runs as the
 # postgres OS user.  The server is pinned to core 1 and pgbench to core 0.
 set -eu
@@ -374,11 +376,13 @@ CALLGRIND=${CALLGRIND:-$( [ "$SMOKE" != 1 ] && command -v valgrind >/dev/null &&
 CG_TX1=${CG_TX1:-500}
 CG_TX2=${CG_TX2:-1000}
 : >"$tmp/instr"
+CG_WORKLOADS=${CG_WORKLOADS:-$tx_workloads}
 # cg_total N WORKLOAD DESIGN PICK...: instructions of the backend that ran N
 # transactions, found by its pid (the profile is cg.PID).
 cg_total() {
     local n=$1 w=$2 d=$3 bg pid="" p i
-    length_override="-t $n" run_pgbench "$(script_of "$w" "$d")" "$d" "$4" "$5" "$6" "$7" "" >/dev/null &
+    length_override="-t $n" run_pgbench "$(script_of "$w" "$d")" "$d" "$4" "$5" "$6" "$7" \
+        "$(session_options "$w" "$d" "$5" "$6" "$7")" >/dev/null &
     bg=$!
     # pgbench's benchmark connection is the last bench_app backend it opens
     while kill -0 "$bg" 2>/dev/null; do
@@ -396,6 +400,8 @@ cg_total() {
     done
     awk '/^totals:/ { print $2; found = 1 } END { exit !found }' "$tmp/cg/cg.$pid" ||
         { say "callgrind: no profile for $w ($d), backend $pid"; exit 1; }
+    # which profile is which, for per-function diffs (KEEP=1 keeps them)
+    echo "$w $d $n cg.$pid" >>"$tmp/cg/index"
 }
 if [ "$CALLGRIND" = 1 ]; then
     say "== instructions per transaction (callgrind, slope between $CG_TX1 and $CG_TX2 transactions)"
@@ -403,7 +409,7 @@ if [ "$CALLGRIND" = 1 ]; then
     stop_server
     start_server "valgrind -q --tool=callgrind --trace-children=yes --dump-instr=no" \
         "--callgrind-out-file='$tmp/cg/cg.%p' --log-file='$tmp/cg/valgrind.%p.log'"
-    for w in $tx_workloads; do
+    for w in $CG_WORKLOADS; do
         read -r _ _ accno acc login lin < <(awk -v w="$w" '$1 == 0 && $2 == w' "$tmp/picks")
         for d in $(designs_of "$w"); do
             i1=$(cg_total "$CG_TX1" "$w" "$d" "$accno" "$acc" "$login" "$lin")

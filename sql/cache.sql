@@ -122,6 +122,41 @@ $$;
 RESET ROLE;
 SELECT pg_temp.cache_bytes() - :before < 512 * 1024 AS missing_bounded;
 
+-- lineage_distance(), called once per row, keeps the lineage it used last
+-- while the cache's generation holds; a turn of the generations (the bound)
+-- may free it, so a turn voids what it kept.  The superuser moves the
+-- reader's account to another parent silently (no invalidation): the kept
+-- lineage, like the cache, still names the old parent, until touching 14,998
+-- other accounts within 1 MB has turned the generations, the account has
+-- been evicted and read again, and its next lineage names the new parent.
+INSERT INTO kalix.accounts (id, name) VALUES
+    ('c7000000-0000-4000-8000-000000000001', 'Kept old parent'),
+    ('c7000000-0000-4000-8000-000000000002', 'Kept new parent');
+INSERT INTO kalix.accounts (id, name, parent_id) VALUES
+    ('c7000000-0000-4000-8000-000000000003', 'Kept child', 'c7000000-0000-4000-8000-000000000001');
+INSERT INTO kalix.memberships (account_id, login_id, role) VALUES
+    ('c7000000-0000-4000-8000-000000000003', 'c0000000-0000-4000-8000-000000000001', 'member');
+SET kalix.cache_size = '1MB';
+SET ROLE cache_reader;
+SELECT kalix.switch_account('c7000000-0000-4000-8000-000000000003') IS NOT NULL AS switched;
+SELECT kalix.lineage_distance('c7000000-0000-4000-8000-000000000001') AS old_parent,
+       kalix.lineage_distance('c7000000-0000-4000-8000-000000000002') AS new_parent;
+RESET ROLE;
+SET session_replication_role = replica;
+UPDATE kalix.accounts SET parent_id = 'c7000000-0000-4000-8000-000000000002'
+WHERE id = 'c7000000-0000-4000-8000-000000000003';
+RESET session_replication_role;
+SET ROLE cache_reader;
+SELECT kalix.lineage_distance('c7000000-0000-4000-8000-000000000001') AS old_parent,
+       kalix.lineage_distance('c7000000-0000-4000-8000-000000000002') AS new_parent;
+SELECT pg_temp.touch(2, 14999);
+SELECT kalix.switch_account('c7000000-0000-4000-8000-000000000003') IS NOT NULL AS switched;
+SELECT kalix.lineage_distance('c7000000-0000-4000-8000-000000000001') AS old_parent,
+       kalix.lineage_distance('c7000000-0000-4000-8000-000000000002') AS new_parent;
+RESET ROLE;
+RESET kalix.current_account;
+SET kalix.cache_size = '64MB';
+
 -- Memory per touched account (issue 14: at most 12 MiB after touching
 -- 100,000 accounts, i.e. 125.8 bytes each): a fresh backend, unbounded, sets
 -- each of 20,000 owner logins and switches to its account, in trees of 10 as
@@ -164,6 +199,8 @@ DELETE FROM kalix.memberships WHERE login_id = 'c0000000-0000-4000-8000-00000000
 DELETE FROM kalix.accounts WHERE id::text LIKE 'c1000000-%';
 DELETE FROM kalix.memberships WHERE login_id::text LIKE 'c4000000-%' OR login_id::text LIKE 'c5000000-%';
 DELETE FROM kalix.accounts WHERE id::text LIKE 'c3000000-%' OR id::text LIKE 'c6000000-%';
+DELETE FROM kalix.accounts WHERE parent_id::text LIKE 'c7000000-%';
+DELETE FROM kalix.accounts WHERE id::text LIKE 'c7000000-%';
 DELETE FROM kalix.logins WHERE id = 'c0000000-0000-4000-8000-000000000001'
     OR id::text LIKE 'c4000000-%' OR id::text LIKE 'c5000000-%';
 DROP ROLE cache_reader;

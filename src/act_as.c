@@ -272,7 +272,12 @@ kalix_act_as(PG_FUNCTION_ARGS)
 
 	if (!IsTransactionBlock())
 		KalixRaiseActAsOutsideTransaction();
-	/* Takes in invalidations first: a revoked privilege is in force now. */
+	/* Settings lapsed since an earlier transaction are cleared first, not under the identity. */
+	KalixClearStaleSettings();
+	/*
+	 * The call's one poll of invalidations, before anything is checked: a
+	 * revoked privilege or membership committed before it is in force.
+	 */
 	KalixCacheBegin();
 	if (!MaySetLogin())
 		KalixRaiseActAsNotAllowed();
@@ -280,14 +285,11 @@ kalix_act_as(PG_FUNCTION_ARGS)
 		KalixRaiseNullArgument("login");
 	login = PG_GETARG_UUID_P(0);
 
-	/* Settings lapsed since an earlier transaction are cleared first, not under the identity. */
-	KalixClearStaleSettings();
-	KalixCacheBegin();
 	generation = kalix_cache_generation;
 	if (!KalixLoginExists(login))
 		KalixRaiseNoSuchLogin(login);
 	if (account != NULL)
-		role = KalixCheckAccess(account, login, true);
+		role = KalixCachedAccess(account, login, true);
 
 	act_as.lxid = KalixCurrentLxid();
 	act_as.login_token = KalixSettingToken(true);

@@ -256,7 +256,20 @@ static CacheContents cache;
 static CacheContents prior;
 static int	kalix_cache_size = 16;	/* MB */
 
-/* Bumped whenever cached data may have changed (any message received). */
+/*
+ * Set by every allocation in the current generation (CacheMemory,
+ * EnterEntry) and by a change of the bound, cleared by the bound check:
+ * memory that has not grown since the last check is still within the same
+ * bound, so KalixCacheBegin measures the contexts only after a lookup filled
+ * something or the bound changed.
+ */
+static bool bound_check_due = true;
+
+/*
+ * Bumped whenever cached data may have changed (any message received) or
+ * memory a caller kept between calls may have been freed (a turn of the
+ * generations, a rebuild).
+ */
 uint64		kalix_cache_generation = 1;
 
 /* One counter per invalidation bucket, bumped by each message for it. */
@@ -292,6 +305,13 @@ RoleCounter(Oid roleid)
 	return bucket_counters[KalixInvalBucket(KALIX_INVAL_ROLE,
 											GetSysCacheHashValue1(AUTHOID,
 																  ObjectIdGetDatum(roleid)))];
+}
+
+/* Assign hook of kalix.cache_size: the next entry point checks the new bound. */
+static void
+AssignCacheSize(int newval, void *extra)
+{
+	bound_check_due = true;
 }
 
 /* Drops the whole cache: the next entry point builds a new, empty one. */
@@ -355,7 +375,7 @@ KalixCacheRegister(void)
 								"Memory limit of each backend's kalix_accounts cache.",
 								"Beyond it, the least recently used entries are evicted.",
 								&kalix_cache_size, 16, 1, 65536, PGC_SUSET, GUC_UNIT_MB,
-								NULL, NULL, NULL);
+								NULL, AssignCacheSize, NULL);
 		CacheRegisterRelcacheCallback(InvalidateCallback, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHOID, RoleInvalidateCallback, (Datum) 0);
 		callback_registered = true;
@@ -453,6 +473,22 @@ ResolveIds(CatalogIds *out)
 	out->installed = true;
 }
 
+/* Memory of the current generation (flags as MemoryContextAllocExtended's), noted for the bound. */
+static void *
+CacheMemory(Size size, int flags)
+{
+	bound_check_due = true;
+	return MemoryContextAllocExtended(cache.context, size, flags);
+}
+
+/* Enters a key into one of the current generation's hash tables, noted for the bound. */
+static void *
+EnterEntry(HTAB *table, const void *key, uint32 hashvalue)
+{
+	bound_check_due = true;
+	return hash_search_with_hash_value(table, key, hashvalue, HASH_ENTER, NULL);
+}
+
 /* Creates an empty UuidTable in the given context. */
 static void
 CreateUuidTable(UuidTable *table, MemoryContext context)
@@ -496,9 +532,8 @@ UuidTableInsert(UuidTable *table, void *record, uint32 hashvalue)
 	if (UUID_TABLE_FULL(table->count + 1, table->mask))
 	{
 		uint32		mask = table->mask * 2 + 1;
-		void	  **slots = MemoryContextAllocExtended(GetMemoryChunkContext(table->slots),
-													   ((Size) mask + 1) * sizeof(void *),
-													   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		void	  **slots = CacheMemory(((Size) mask + 1) * sizeof(void *),
+										MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 		for (uint32 i = 0; i <= table->mask; i++)
 			if (table->slots[i] != NULL)
@@ -522,7 +557,7 @@ ArenaAlloc(Size size)
 	Assert(size <= ARENA_BLOCK);
 	if (cache.arena_left < size)
 	{
-		cache.arena_next = MemoryContextAlloc(cache.context, ARENA_BLOCK);
+		cache.arena_next = CacheMemory(ARENA_BLOCK, 0);
 		cache.arena_left = ARENA_BLOCK;
 	}
 	record = cache.arena_next;
@@ -617,6 +652,8 @@ AgeCache(void)
 		MemoryContextDelete(prior.context);
 	prior = cache;
 	cache = fresh;
+	/* What callers kept between calls (a lineage) may have been freed. */
+	kalix_cache_generation++;
 }
 
 /*
@@ -641,7 +678,7 @@ FindEntry(size_t table, Size entrysize, const void *key, uint32 hashvalue, bool 
 	old_entry = hash_search_with_hash_value(older, key, hashvalue, HASH_FIND, NULL);
 	if (old_entry == NULL)
 		return NULL;
-	entry = hash_search_with_hash_value(current, key, hashvalue, HASH_ENTER, NULL);
+	entry = EnterEntry(current, key, hashvalue);
 	memcpy(entry, old_entry, entrysize);
 	hash_search_with_hash_value(older, key, hashvalue, HASH_REMOVE, NULL);
 	*moved = true;
@@ -686,9 +723,13 @@ KalixCacheBegin(void)
 	AcceptInvalidationMessages();
 	if (cache_valid)
 	{
-		if (MemoryContextMemAllocated(cache.context, true) >
-			(Size) kalix_cache_size * 1024 * 1024 / 4)
-			AgeCache();
+		if (bound_check_due)
+		{
+			bound_check_due = false;
+			if (MemoryContextMemAllocated(cache.context, true) >
+				(Size) kalix_cache_size * 1024 * 1024 / 4)
+				AgeCache();
+		}
 		return;
 	}
 	KalixCacheRegister();
@@ -700,7 +741,7 @@ void *
 KalixCacheAlloc(Size size)
 {
 	Assert(cache.context != NULL);
-	return MemoryContextAllocZero(cache.context, size);
+	return CacheMemory(size, MCXT_ALLOC_ZERO);
 }
 
 /* The pg_enum OID of a kalix.account_role value. */
@@ -931,8 +972,7 @@ KalixLookupChildren(const pg_uuid_t *parent, int *count)
 
 	if (moved)
 	{
-		pg_uuid_t  *children = MemoryContextAlloc(cache.context,
-												  Max(entry->count, 1) * sizeof(pg_uuid_t));
+		pg_uuid_t  *children = CacheMemory(Max(entry->count, 1) * sizeof(pg_uuid_t), 0);
 
 		memcpy(children, entry->children, entry->count * sizeof(pg_uuid_t));
 		entry->children = children;
@@ -955,8 +995,7 @@ KalixLookupChildren(const pg_uuid_t *parent, int *count)
 		if (cache.ids.installed)
 			IndexLookup(cache.ids.accounts, cache.ids.accounts_parent_id_idx, 1, attnos, procs, values,
 						VisitChild, &scan);
-		children = MemoryContextAlloc(cache.context,
-									  Max(scan.count, 1) * sizeof(pg_uuid_t));
+		children = CacheMemory(Max(scan.count, 1) * sizeof(pg_uuid_t), 0);
 		for (int i = 0; i < scan.count; i++)
 		{
 			/*
@@ -983,8 +1022,7 @@ KalixLookupChildren(const pg_uuid_t *parent, int *count)
 		}
 		pfree(scan.rows);
 		if (entry == NULL)
-			entry = hash_search_with_hash_value(cache.children_hash, parent, hashvalue,
-												HASH_ENTER, NULL);
+			entry = EnterEntry(cache.children_hash, parent, hashvalue);
 		else
 			pfree(entry->children);
 		entry->stamp = stamp;
@@ -1018,9 +1056,9 @@ bool
 KalixLoginForRole(Oid roleid, pg_uuid_t *login)
 {
 	bool		moved;
+	uint32		hashvalue = get_hash_value(cache.role_login_hash, &roleid);
 	RoleLoginEntry *entry = FindEntry(offsetof(CacheContents, role_login_hash),
-									  sizeof(RoleLoginEntry), &roleid,
-									  get_hash_value(cache.role_login_hash, &roleid), &moved);
+									  sizeof(RoleLoginEntry), &roleid, hashvalue, &moved);
 	uint32		stamp = RoleCounter(roleid);
 
 	if (entry == NULL || entry->stamp != stamp)
@@ -1054,7 +1092,7 @@ KalixLoginForRole(Oid roleid, pg_uuid_t *login)
 			}
 		}
 		if (entry == NULL)
-			entry = hash_search(cache.role_login_hash, &roleid, HASH_ENTER, NULL);
+			entry = EnterEntry(cache.role_login_hash, &roleid, hashvalue);
 		*entry = result;
 	}
 	if (entry->found)
@@ -1124,6 +1162,15 @@ DropMembers(LoginEntry *entry)
 }
 
 /*
+ * The login entry LoginEntryOf returned last, while kalix_cache_generation
+ * holds: a call checks the login, then its membership (kalix.act_as, the
+ * SET-time checks), and nothing can move or empty the entry in between
+ * without bumping the generation (a message, a turn, a rebuild).
+ */
+static LoginEntry *last_login = NULL;
+static uint64 last_login_generation = 0;
+
+/*
  * The cache's entry of a login, emptied ("nothing known") if new or if a
  * message named the login since it was filled.
  */
@@ -1131,10 +1178,17 @@ static LoginEntry *
 LoginEntryOf(const pg_uuid_t *login)
 {
 	bool		moved;
-	uint32		hashvalue = KalixUuidHash(login);
-	uint32		stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_LOGIN, hashvalue)];
-	LoginEntry *entry = FindRecord(offsetof(CacheContents, logins), sizeof(LoginEntry),
-								   login, hashvalue, &moved);
+	uint32		hashvalue;
+	uint32		stamp;
+	LoginEntry *entry;
+
+	if (last_login_generation == kalix_cache_generation &&
+		memcmp(last_login->id.data, login->data, UUID_LEN) == 0)
+		return last_login;
+	hashvalue = KalixUuidHash(login);
+	stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_LOGIN, hashvalue)];
+	entry = FindRecord(offsetof(CacheContents, logins), sizeof(LoginEntry), login, hashvalue,
+					   &moved);
 
 	/* An array of memberships stayed behind in the prior generation. */
 	if (moved && entry->nmembers > 1)
@@ -1142,21 +1196,26 @@ LoginEntryOf(const pg_uuid_t *login)
 		entry->nmembers = 0;
 		entry->flags &= ~LOGIN_MEMBERS_LOADED;
 	}
-	if (entry == NULL)
-		entry = NewRecord(offsetof(CacheContents, logins), sizeof(LoginEntry), login, hashvalue);
-	else if (entry->stamp == stamp)
-		return entry;
-	else
-		DropMembers(entry);
+	if (entry == NULL || entry->stamp != stamp)
+	{
+		if (entry == NULL)
+			entry = NewRecord(offsetof(CacheContents, logins), sizeof(LoginEntry), login,
+							  hashvalue);
+		else
+			DropMembers(entry);
 
-	/*
-	 * New, or named by a message since it was filled: nothing known.
-	 * LOGIN_MEMBERS_MANY stays, as a hint: a login with many memberships is
-	 * asked about pair by pair, which is right however many it has now, and
-	 * spares a scan of PRELOAD_MEMBERSHIPS_MAX rows after each of its changes.
-	 */
-	entry->stamp = stamp;
-	entry->flags &= LOGIN_MEMBERS_MANY;
+		/*
+		 * New, or named by a message since it was filled: nothing known.
+		 * LOGIN_MEMBERS_MANY stays, as a hint: a login with many memberships
+		 * is asked about pair by pair, which is right however many it has
+		 * now, and spares a scan of PRELOAD_MEMBERSHIPS_MAX rows after each
+		 * of its changes.
+		 */
+		entry->stamp = stamp;
+		entry->flags &= LOGIN_MEMBERS_MANY;
+	}
+	last_login = entry;
+	last_login_generation = kalix_cache_generation;
 	return entry;
 }
 
@@ -1189,8 +1248,7 @@ PreloadMemberships(LoginEntry *entry)
 		}
 		else if (scan->count > 1)
 		{
-			PreloadedMember *many = MemoryContextAlloc(cache.context,
-													   scan->count * sizeof(PreloadedMember));
+			PreloadedMember *many = CacheMemory(scan->count * sizeof(PreloadedMember), 0);
 
 			memcpy(many, scan->rows, scan->count * sizeof(PreloadedMember));
 			qsort(many, scan->count, sizeof(PreloadedMember), PreloadedMemberCmp);
@@ -1261,6 +1319,7 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 	MemberEntry *entry;
 	LoginEntry *login_entry = LoginEntryOf(login);
 	bool		moved;
+	uint32		hashvalue;
 
 	if (!(login_entry->flags & (LOGIN_MEMBERS_LOADED | LOGIN_MEMBERS_MANY)))
 		PreloadMemberships(login_entry);
@@ -1270,8 +1329,9 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 	/* A login with many memberships: this pair alone. */
 	key.account = *account;
 	key.login = *login;
+	hashvalue = get_hash_value(cache.member_hash, &key);
 	entry = FindEntry(offsetof(CacheContents, member_hash), sizeof(MemberEntry), &key,
-					  get_hash_value(cache.member_hash, &key), &moved);
+					  hashvalue, &moved);
 	if (entry != NULL && entry->stamp == login_entry->stamp)
 		return entry->role;
 	{
@@ -1288,7 +1348,7 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 			IndexLookup(cache.ids.memberships, cache.ids.memberships_pkey, 2, attnos, procs, values,
 						VisitMembership, &result);
 		if (entry == NULL)
-			entry = hash_search(cache.member_hash, &key, HASH_ENTER, NULL);
+			entry = EnterEntry(cache.member_hash, &key, hashvalue);
 		*entry = result;
 	}
 	return entry->role;
@@ -1338,17 +1398,16 @@ KalixScanMemberships(const pg_uuid_t *key, bool by_login, KalixMembershipVisitor
 /*
  * The login's role in the account if it may work there (a member of an
  * existing, unarchived account); otherwise KALIX_ROLE_NONE, or with raise an
- * insufficient_privilege error that reveals nothing to non-members.
+ * insufficient_privilege error that reveals nothing to non-members.  For a
+ * caller that entered the cache (KalixCacheBegin) earlier in the same call.
  */
 KalixRole
-KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
+KalixCachedAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
 {
-	KalixAccount *entry;
+	KalixAccount *entry = KalixLookupAccount(account);
 	KalixRole	role = KALIX_ROLE_NONE;
 	bool		archived;
 
-	KalixCacheBegin();
-	entry = KalixLookupAccount(account);
 	archived = entry->archived;
 	if (entry->exists)
 		role = KalixMemberRole(account, login);
@@ -1361,4 +1420,12 @@ KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
 		role = KALIX_ROLE_NONE;
 	}
 	return role;
+}
+
+/* KalixCachedAccess as a cache entry point of its own: takes in invalidations first. */
+KalixRole
+KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login, bool raise)
+{
+	KalixCacheBegin();
+	return KalixCachedAccess(account, login, raise);
 }

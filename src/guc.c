@@ -79,44 +79,37 @@ static const struct config_enum_entry account_scope_options[] = {
 	{NULL, 0, false}
 };
 
-/* The value of a lower-case hex digit, -1 for any other character. */
-static inline int
-HexDigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/* One more than the value of each lower-case hex digit; 0 for every other byte. */
+static const uint8 hex_value_plus_one[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16
+};
 
 /*
  * Parses a UUID in the canonical form (36 characters, lower-case hex, four
- * dashes), the one the settings store; false for any other text.
+ * dashes), the one the settings store; false for any other text.  The check
+ * hooks call it at every SET: one table lookup per digit.
  */
 static bool
 ParseCanonicalUuid(const char *text, pg_uuid_t *uuid)
 {
-	const char *p = text;
+	const unsigned char *p = (const unsigned char *) text;
 
 	for (int i = 0; i < UUID_LEN; i++)
 	{
 		int			hi,
 					lo;
 
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-		{
-			if (*p != '-')
-				return false;
-			p++;
-		}
-		hi = HexDigit(p[0]);
-		if (hi < 0)
+		if ((i == 4 || i == 6 || i == 8 || i == 10) && *p++ != '-')
 			return false;
-		lo = HexDigit(p[1]);
-		if (lo < 0)
+		hi = hex_value_plus_one[p[0]];
+		if (hi == 0)
 			return false;
-		uuid->data[i] = (unsigned char) ((hi << 4) | lo);
+		lo = hex_value_plus_one[p[1]];
+		if (lo == 0)
+			return false;
+		uuid->data[i] = (unsigned char) (((hi - 1) << 4) | (lo - 1));
 		p += 2;
 	}
 	return *p == '\0';
@@ -230,10 +223,11 @@ CheckCurrentAccount(char **newval, void **extra, GucSource source)
 	if (setting == NULL)
 		return false;
 
+	/* CanCheckAgainstTables entered the cache: one poll for the hook. */
 	if (setting->set && CanCheckAgainstTables(source) && KalixCurrentLogin(&login))
 	{
 		uint64		generation = kalix_cache_generation;
-		KalixRole	role = KalixCheckAccess(&setting->id, &login, false);
+		KalixRole	role = KalixCachedAccess(&setting->id, &login, false);
 
 		if (role == KALIX_ROLE_NONE)
 		{
@@ -393,15 +387,14 @@ KalixSettingCheckedRole(const pg_uuid_t *login)
 /*
  * The login of this session: the one kalix.current_login names, if it
  * exists, else the one whose db_role is the current role outside any
- * SECURITY DEFINER function.
+ * SECURITY DEFINER function.  For a caller that entered the cache
+ * (KalixCacheBegin) earlier in the same call.
  */
 bool
 KalixCurrentLogin(pg_uuid_t *login)
 {
-	const KalixUuidSetting *s;
+	const KalixUuidSetting *s = LoginInForce();
 
-	KalixCacheBegin();
-	s = LoginInForce();
 	if (s != NULL)
 	{
 		if (!SettingChecked(s) && !KalixLoginExists(&s->id))

@@ -7,10 +7,12 @@
  * computed on first use and kept with the account's cache entry (one
  * allocation: a KalixLineage) until a message names one of the accounts its
  * walk read (cache.c), so the policies of inherited tables, which call
- * lineage() once per scan and lineage_distance() once per row, cost a hash
- * lookup and a short search.  Only accounts whose lineage is asked for
- * carry one: the cache's records of the others hold just their row.  A walk stops before the first archived ancestor: an
- * archived account shares nothing and pays for nothing.  (link_child and
+ * lineage() once per scan, cost a hash lookup and a short search, and
+ * lineage_distance(), called once per row, a comparison (the lineage it used
+ * last is kept while the cache's generation holds) and the search.  Only
+ * accounts whose lineage is asked for carry one: the cache's records of the
+ * others hold just their row.  A walk stops before the first archived
+ * ancestor: an archived account shares nothing and pays for nothing.  (link_child and
  * archive_account never let an unarchived account have an archived ancestor;
  * only direct writes to kalix.accounts can.)  Walks are loops, not
  * recursion, and end with an error on a cycle or on a lineage longer than
@@ -262,7 +264,7 @@ ResolveAccount(FunctionCallInfo fcinfo, pg_uuid_t *account)
 	*account = *PG_GETARG_UUID_P(0);
 	if (!KalixStatementLogin(&login))
 		KalixRaiseNoLogin();
-	(void) KalixCheckAccess(account, &login, true);
+	(void) KalixCachedAccess(account, &login, true);
 	return true;
 }
 
@@ -287,6 +289,36 @@ kalix_lineage(PG_FUNCTION_ARGS)
 										  UUID_LEN, false, TYPALIGN_CHAR));
 }
 
+/*
+ * The lineage lineage_distance() last used, which ORDER BY and filters call
+ * once per row.  Kept while kalix_cache_generation holds: each change that
+ * could make it stale or free it (a message taken in, a turn of the cache's
+ * generations, a rebuild) bumps the generation.  generation 0: none kept.
+ */
+static struct
+{
+	uint64		generation;
+	pg_uuid_t	account;
+	const KalixLineage *lineage;
+}			last_lineage;
+
+/* The lineage of an account: the one kept when it still holds, else the cache's. */
+static const KalixLineage *
+KeptLineage(const pg_uuid_t *account)
+{
+	const KalixLineage *lineage;
+
+	if (last_lineage.generation == kalix_cache_generation &&
+		UuidCmp(&last_lineage.account, account) == 0)
+		return last_lineage.lineage;
+	lineage = LineageEntry(account)->lineage;
+	/* One computed across an invalidation is not kept: its next use computes it again. */
+	last_lineage.generation = lineage->checked == kalix_cache_generation ? kalix_cache_generation : 0;
+	last_lineage.account = *account;
+	last_lineage.lineage = lineage;
+	return lineage;
+}
+
 PG_FUNCTION_INFO_V1(kalix_lineage_distance);
 
 /* SQL: kalix.lineage_distance(account) -- its position in the current lineage, or NULL. */
@@ -297,9 +329,10 @@ kalix_lineage_distance(PG_FUNCTION_ARGS)
 	pg_uuid_t	current;
 	int			distance;
 
+	/* Takes in invalidations (at every row: a row rechecked after a lock wait sees a revocation). */
 	if (!KalixCurrentAccount(&current))
 		PG_RETURN_NULL();
-	distance = LineageDistance(LineageEntry(&current)->lineage, account);
+	distance = LineageDistance(KeptLineage(&current), account);
 	if (distance < 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(distance);

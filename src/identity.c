@@ -6,7 +6,7 @@
  * Policies call these per scan (as index conditions) or per row (as filters),
  * so the answer is memoised.  A changed setting, a changed role or a cache
  * invalidation discards the memo (with transaction scope, so does a new
- * transaction).  Every lookup first passes the cache's entry point, which
+ * transaction).  Every call first passes the cache's entry point, once, which
  * takes in pending invalidations (lock-free when none are pending), so a
  * membership revoked by another session is in force at our next statement
  * even inside an open transaction, and also when a statement that waited for
@@ -116,7 +116,7 @@ CurrentAccount(pg_uuid_t *account, KalixRole *role)
 			/* Checked already when kalix.act_as or SET chose it in this transaction. */
 			checked = KalixSettingCheckedRole(&memo.login);
 			if (checked == KALIX_ROLE_NONE)
-				checked = KalixCheckAccess(&id, &memo.login, true);
+				checked = KalixCachedAccess(&id, &memo.login, true);
 		}
 		memo.has_account = has_account;
 		memo.account = id;
@@ -225,7 +225,7 @@ kalix_switch_account(PG_FUNCTION_ARGS)
 	RefreshMemo();
 	if (!memo.has_login)
 		KalixRaiseNoLogin();
-	(void) KalixCheckAccess(account, &memo.login, true);
+	(void) KalixCachedAccess(account, &memo.login, true);
 
 	text = KalixUuidToCString(account);
 	(void) set_config_option("kalix.current_account", text,

@@ -129,6 +129,8 @@ extern void KalixScanMemberships(const pg_uuid_t *key, bool by_login,
 								 KalixMembershipVisitor visit, void *arg);
 extern KalixRole KalixCheckAccess(const pg_uuid_t *account, const pg_uuid_t *login,
 								  bool raise);
+extern KalixRole KalixCachedAccess(const pg_uuid_t *account, const pg_uuid_t *login,
+								   bool raise);
 
 /* guc.c: the settings and the login they name (uses cache.c) */
 extern int	kalix_max_depth;

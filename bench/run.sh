@@ -26,6 +26,7 @@
 # postgres OS user.  The server is pinned to core 1 and pgbench to core 0.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/cluster.sh
 root=$(pwd)
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
@@ -79,20 +80,7 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
 fi
 say "== throwaway cluster in $tmp (port $PORT, shared_buffers $shared_buffers)"
 as_pg "'$bindir/initdb' -D '$tmp/data' -U postgres --auth=trust -E UTF8 --locale=C >/dev/null"
-cat >>"$tmp/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$tmp'
-port = $PORT
-shared_buffers = $shared_buffers
-max_parallel_workers_per_gather = 0
-jit = off
-autovacuum = off
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-max_wal_size = 8GB
-checkpoint_timeout = 1h
-EOF
+bench_conf "$tmp/data/postgresql.conf" "$PORT" "$tmp" $shared_buffers
 # Fixed malloc thresholds: otherwise one design pays mmap/trim churn (page
 # faults) that another does not, and that dominates the noise.
 malloc_env="MALLOC_MMAP_THRESHOLD_=8388608 MALLOC_TRIM_THRESHOLD_=8388608 MALLOC_TOP_PAD_=8388608"

@@ -33,6 +33,7 @@
 # past them), KEEP=1 (leave the clusters' directory).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/cluster.sh
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
 SIZES=${SIZES:-10000 100000}
@@ -132,20 +133,7 @@ start_cluster() {
     mkdir "$d"
     [ "$(id -u)" -eq 0 ] && chown postgres "$d"
     as_pg "'$bindir/initdb' -D '$d/data' -U postgres --auth=trust -E UTF8 --locale=C >/dev/null"
-    cat >>"$d/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$tmp'
-port = $2
-shared_buffers = 1GB
-max_parallel_workers_per_gather = 0
-jit = off
-autovacuum = off
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-max_wal_size = 8GB
-checkpoint_timeout = 1h
-EOF
+    bench_conf "$d/data/postgresql.conf" "$2" "$tmp" 1GB
     as_pg "MALLOC_MMAP_THRESHOLD_=8388608 MALLOC_TRIM_THRESHOLD_=8388608 MALLOC_TOP_PAD_=8388608 $server_pin '$bindir/pg_ctl' -D '$d/data' -l '$d/log' -w start >/dev/null"
 }
 

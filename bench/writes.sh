@@ -34,6 +34,7 @@
 # the server may use both cores.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/cluster.sh
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
 ROUNDS=${ROUNDS:-5}
@@ -70,20 +71,7 @@ pin=0
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then pin=1; fi
 say "== throwaway cluster in $tmp (port $PORT)"
 as_pg "'$bindir/initdb' -D '$tmp/data' -U postgres --auth=trust -E UTF8 --locale=C >/dev/null"
-cat >>"$tmp/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$tmp'
-port = $PORT
-shared_buffers = 256MB
-max_parallel_workers_per_gather = 0
-jit = off
-autovacuum = off
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-max_wal_size = 8GB
-checkpoint_timeout = 1h
-EOF
+bench_conf "$tmp/data/postgresql.conf" "$PORT" "$tmp" 256MB
 as_pg "MALLOC_MMAP_THRESHOLD_=8388608 MALLOC_TRIM_THRESHOLD_=8388608 '$bindir/pg_ctl' -D '$tmp/data' -l '$tmp/log' -w start >/dev/null"
 postmaster=$(head -1 "$tmp/data/postmaster.pid")
 export PGHOST=$tmp PGPORT=$PORT PGUSER=postgres

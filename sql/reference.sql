@@ -150,6 +150,32 @@ ROLLBACK TO SAVEPOINT before_create;
 INSERT INTO kalix.memberships (account_id, login_id) VALUES
     (:'undone', 'f0000000-0000-4000-8000-000000000001');
 ROLLBACK;
+-- The word outlives neither an error in the vouched statement nor its
+-- subtransaction: the owner membership's INSERT fails (a superuser's trigger
+-- raises), the block's subtransaction is rolled back with the account, and a
+-- membership naming that account is then refused in the enclosing one.
+CREATE FUNCTION public.ref_fail_owner() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN RAISE EXCEPTION 'owner of %', NEW.account_id; END $$;
+CREATE TRIGGER ref_fail_owner BEFORE INSERT ON kalix.memberships
+    FOR EACH ROW WHEN (NEW.role = 'owner') EXECUTE FUNCTION public.ref_fail_owner();
+BEGIN;
+SET LOCAL kalix.current_login = 'f0000000-0000-4000-8000-000000000001';
+DO $$
+DECLARE
+    undone uuid;
+BEGIN
+    BEGIN
+        PERFORM kalix.create_account('Reference Failed');
+    EXCEPTION WHEN raise_exception THEN
+        undone := substring(SQLERRM FROM 'owner of (.*)')::uuid;
+    END;
+    INSERT INTO kalix.memberships (account_id, login_id)
+    VALUES (undone, 'f0000000-0000-4000-8000-000000000001');
+END
+$$;
+ROLLBACK;
+DROP TRIGGER ref_fail_owner ON kalix.memberships;
+DROP FUNCTION public.ref_fail_owner();
 \set VERBOSITY default
 
 --

@@ -23,7 +23,7 @@ ISOLATION = revoke_membership revoke_recheck rollback_switch
 ISOLATION += team_copy_users team_remove_member team_last_owner
 ISOLATION += hierarchy_link_race hierarchy_cycle hierarchy_unlink hierarchy_archive hierarchy_disjoint
 ISOLATION += npi_primary invitation_accept_race unarchive_race act_as_revoke
-ISOLATION += cache_targeted cache_subtree copy_users_race create_child_login_race
+ISOLATION += cache_targeted cache_pairs cache_subtree copy_users_race create_child_login_race
 ISOLATION_OPTS = --inputdir=. --load-extension=kalix_npi --load-extension=kalix_accounts
 
 # The shared fixture (sql/fixture.sql) runs first and the check that nothing

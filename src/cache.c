@@ -15,7 +15,8 @@
  * Invalidation is targeted (invalidate.c sends it).  A change names the keys
  * it changed: the account (its row: exists, parent, archived; and every
  * lineage through it), the children of a parent, the login (its row and all
- * its memberships), the role a login maps to.  A key hashes to one of
+ * that is known of it), a login's list of memberships, one membership (a
+ * pair of account and login), the role a login maps to.  A key hashes to one of
  * KALIX_INVAL_BUCKETS buckets; each backend keeps one counter per bucket, and
  * a message for a bucket bumps that counter.  Every entry remembers its
  * bucket's counter from when it was read (read before the scan that fills
@@ -28,7 +29,9 @@
  * (kalix_cache_generation counts messages), so the read path pays one
  * comparison.  A moved, archived or unarchived account thus makes stale the
  * lineages of its subtree and nothing else; a membership change makes stale
- * that login's entries and nothing else.
+ * that login's preloaded list and that one pair, and nothing else: a login
+ * with too many memberships to preload (a practice group's owner) keeps its
+ * row and its other pairs cached while accounts are created under it.
  *
  * A message for bucket b travels as a relcache invalidation of the OID
  * KALIX_INVAL_OID_BASE + b (KALIX_INVAL_OID_ALL: everything), registered
@@ -97,14 +100,14 @@ typedef struct MemberKey
 {
 	pg_uuid_t	account;
 	pg_uuid_t	login;
-} MemberKey;
+} MemberKey;			/* no padding: hashed as 32 bytes */
 
 /* A cached membership (role KALIX_ROLE_NONE: a cached non-membership). */
 typedef struct MemberEntry
 {
 	MemberKey	key;
 	KalixRole	role;
-	uint32		stamp;			/* counter of the login's bucket */
+	uint32		stamp;			/* counters of the pair's and the login's buckets, summed */
 } MemberEntry;
 
 /* The child accounts of one account (archived ones included). */
@@ -135,7 +138,7 @@ typedef struct PreloadedMember
 typedef struct LoginEntry
 {
 	pg_uuid_t	id;				/* key */
-	uint32		stamp;			/* counter of the login's bucket */
+	uint32		stamp;			/* LoginStamp when it was filled */
 	uint8		flags;			/* LOGIN_* */
 	int8		one_role;		/* nmembers 1: the role of the membership */
 	uint16		nmembers;		/* preloaded memberships (LOGIN_MEMBERS_LOADED) */
@@ -279,7 +282,8 @@ static uint32 bucket_counters[KALIX_INVAL_BUCKETS];
 int
 KalixInvalBucket(KalixInvalKind kind, uint32 hashvalue)
 {
-	static const uint32 salts[] = {0x00000000, 0x5bd1e995, 0x9e3779b9, 0x85ebca6b};
+	static const uint32 salts[] = {0x00000000, 0x5bd1e995, 0x9e3779b9, 0x85ebca6b,
+	0xc2b2ae35, 0x27d4eb2f};
 
 	return (int) ((hashvalue ^ salts[kind]) & (KALIX_INVAL_BUCKETS - 1));
 }
@@ -289,6 +293,17 @@ uint32
 KalixUuidHash(const pg_uuid_t *id)
 {
 	return tag_hash(id, sizeof(pg_uuid_t));
+}
+
+/* The hash of a membership's key, (account, login), for its message. */
+uint32
+KalixMembershipHash(const pg_uuid_t *account, const pg_uuid_t *login)
+{
+	MemberKey	key;
+
+	key.account = *account;
+	key.login = *login;
+	return tag_hash(&key, sizeof(MemberKey));
 }
 
 /* The current counter of the bucket of a uuid key. */
@@ -1171,22 +1186,37 @@ static LoginEntry *last_login = NULL;
 static uint64 last_login_generation = 0;
 
 /*
+ * What a login entry's stamp is while it is fresh: the counter of the login's
+ * bucket, plus the counter of its memberships list's bucket unless it is
+ * asked about pair by pair (then only its pairs depend on its memberships).
+ * Counters only grow, so an unchanged sum means that neither moved.
+ */
+static inline uint32
+LoginStamp(const LoginEntry *entry, uint32 hashvalue)
+{
+	uint32		stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_LOGIN, hashvalue)];
+
+	if (!(entry->flags & LOGIN_MEMBERS_MANY))
+		stamp += bucket_counters[KalixInvalBucket(KALIX_INVAL_MEMBERS, hashvalue)];
+	return stamp;
+}
+
+/*
  * The cache's entry of a login, emptied ("nothing known") if new or if a
- * message named the login since it was filled.
+ * message named the login, or the list of its memberships unless it has too
+ * many to preload, since it was filled.
  */
 static LoginEntry *
 LoginEntryOf(const pg_uuid_t *login)
 {
 	bool		moved;
 	uint32		hashvalue;
-	uint32		stamp;
 	LoginEntry *entry;
 
 	if (last_login_generation == kalix_cache_generation &&
 		memcmp(last_login->id.data, login->data, UUID_LEN) == 0)
 		return last_login;
 	hashvalue = KalixUuidHash(login);
-	stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_LOGIN, hashvalue)];
 	entry = FindRecord(offsetof(CacheContents, logins), sizeof(LoginEntry), login, hashvalue,
 					   &moved);
 
@@ -1196,7 +1226,7 @@ LoginEntryOf(const pg_uuid_t *login)
 		entry->nmembers = 0;
 		entry->flags &= ~LOGIN_MEMBERS_LOADED;
 	}
-	if (entry == NULL || entry->stamp != stamp)
+	if (entry == NULL || entry->stamp != LoginStamp(entry, hashvalue))
 	{
 		if (entry == NULL)
 			entry = NewRecord(offsetof(CacheContents, logins), sizeof(LoginEntry), login,
@@ -1211,8 +1241,8 @@ LoginEntryOf(const pg_uuid_t *login)
 		 * now, and spares a scan of PRELOAD_MEMBERSHIPS_MAX rows after each
 		 * of its changes.
 		 */
-		entry->stamp = stamp;
 		entry->flags &= LOGIN_MEMBERS_MANY;
+		entry->stamp = LoginStamp(entry, hashvalue);
 	}
 	last_login = entry;
 	last_login_generation = kalix_cache_generation;
@@ -1238,7 +1268,16 @@ PreloadMemberships(LoginEntry *entry)
 		IndexLookup(cache.ids.memberships, cache.ids.memberships_login_id_idx, 1, attnos, procs,
 					values, VisitLoginMembership, scan);
 	if (scan->count > PRELOAD_MEMBERSHIPS_MAX)
+	{
+		/*
+		 * Pair by pair from now on: the stamp loses its list's counter (as
+		 * read now: one that moved during the scan makes the entry stale,
+		 * since the stamp then falls short of what LoginStamp gives).
+		 */
 		entry->flags |= LOGIN_MEMBERS_MANY;
+		entry->stamp -= bucket_counters[KalixInvalBucket(KALIX_INVAL_MEMBERS,
+														 KalixUuidHash(&entry->id))];
+	}
 	else
 	{
 		if (scan->count == 1)
@@ -1320,19 +1359,26 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 	LoginEntry *login_entry = LoginEntryOf(login);
 	bool		moved;
 	uint32		hashvalue;
+	uint32		stamp;
 
 	if (!(login_entry->flags & (LOGIN_MEMBERS_LOADED | LOGIN_MEMBERS_MANY)))
 		PreloadMemberships(login_entry);
 	if (login_entry->flags & LOGIN_MEMBERS_LOADED)
 		return PreloadedRole(login_entry, account);
 
-	/* A login with many memberships: this pair alone. */
+	/*
+	 * A login with many memberships: this pair alone, stale once a message
+	 * named the pair or the login (counters only grow, so an unchanged sum
+	 * means that neither moved; LoginEntryOf took the login's in).
+	 */
 	key.account = *account;
 	key.login = *login;
-	hashvalue = get_hash_value(cache.member_hash, &key);
+	hashvalue = KalixMembershipHash(account, login);
+	stamp = bucket_counters[KalixInvalBucket(KALIX_INVAL_MEMBERSHIP, hashvalue)] +
+		login_entry->stamp;
 	entry = FindEntry(offsetof(CacheContents, member_hash), sizeof(MemberEntry), &key,
 					  hashvalue, &moved);
-	if (entry != NULL && entry->stamp == login_entry->stamp)
+	if (entry != NULL && entry->stamp == stamp)
 		return entry->role;
 	{
 		static const AttrNumber attnos[] = {Anum_memberships_account_id,
@@ -1343,7 +1389,7 @@ KalixMemberRole(const pg_uuid_t *account, const pg_uuid_t *login)
 
 		result.key = key;
 		result.role = KALIX_ROLE_NONE;
-		result.stamp = login_entry->stamp;
+		result.stamp = stamp;
 		if (cache.ids.installed)
 			IndexLookup(cache.ids.memberships, cache.ids.memberships_pkey, 2, attnos, procs, values,
 						VisitMembership, &result);

@@ -11,11 +11,14 @@
  *	accounts	the account (its entry, and every lineage through it: a moved,
  *				archived or unarchived account makes its subtree's lineages
  *				stale), and the children of its parent;
- *	logins		the login (its entry and memberships), and its role;
- *	memberships the login (its memberships).
+ *	logins		the login (its entry and all that is known of it), and its role;
+ *	memberships the list of the login's memberships, and the one membership
+ *				(account, login): a login with too many memberships to list
+ *				is cached pair by pair, and a change of one pair leaves its
+ *				other pairs, and its own row, cached.
  *
  * A write that stores memberships without the trigger (copy_users) sends
- * the same through KalixInvalidateLogin.
+ * the same through KalixInvalidateMembership.
  *
  * Duplicates within a (sub)transaction are sent once.  Past
  * MAX_KEYS_PER_XACT distinct buckets in one subtransaction (copy_users of
@@ -155,19 +158,27 @@ SendRowKeys(const char *relname, HeapTuple tuple, TupleDesc desc)
 										GetSysCacheHashValue1(AUTHOID, role)));
 	}
 	else if (strcmp(relname, "memberships") == 0)
-		SendUuidColumn(KALIX_INVAL_LOGIN, tuple, desc, Anum_memberships_login_id);
+	{
+		bool		isnull;			/* never: both are the primary key */
+		Datum		account = heap_getattr(tuple, Anum_memberships_account_id, desc, &isnull);
+		Datum		login = heap_getattr(tuple, Anum_memberships_login_id, desc, &isnull);
+
+		KalixInvalidateMembership(DatumGetUUIDP(account), DatumGetUUIDP(login));
+	}
 	else
 		SendBucket(KALIX_INVAL_BUCKETS);
 }
 
 /*
- * Sends what a membership row of the login sends, for a write that stores
- * memberships without the row trigger (members.c's copy).
+ * Sends what a membership row sends: the login's list of memberships and the
+ * one pair; also for a write that stores memberships without the row trigger
+ * (members.c's copy).
  */
 void
-KalixInvalidateLogin(const pg_uuid_t *login)
+KalixInvalidateMembership(const pg_uuid_t *account, const pg_uuid_t *login)
 {
-	SendUuid(KALIX_INVAL_LOGIN, login);
+	SendUuid(KALIX_INVAL_MEMBERS, login);
+	SendBucket(KalixInvalBucket(KALIX_INVAL_MEMBERSHIP, KalixMembershipHash(account, login)));
 }
 
 PG_FUNCTION_INFO_V1(kalix_cache_invalidate);

@@ -97,8 +97,10 @@ typedef enum KalixInvalKind
 {
 	KALIX_INVAL_ACCOUNT,		/* an account row, and every lineage through it */
 	KALIX_INVAL_CHILDREN,		/* the children of an account */
-	KALIX_INVAL_LOGIN,			/* a login row and all its memberships */
-	KALIX_INVAL_ROLE			/* which login a role is (role-syscache hash) */
+	KALIX_INVAL_LOGIN,			/* a login row, and all that is known of it */
+	KALIX_INVAL_ROLE,			/* which login a role is (role-syscache hash) */
+	KALIX_INVAL_MEMBERS,		/* the list of a login's memberships */
+	KALIX_INVAL_MEMBERSHIP		/* one membership (KalixMembershipHash) */
 } KalixInvalKind;
 
 #define KALIX_INVAL_BUCKETS 4096
@@ -106,12 +108,13 @@ typedef enum KalixInvalKind
 #define KALIX_INVAL_OID_ALL (KALIX_INVAL_OID_BASE + KALIX_INVAL_BUCKETS)
 
 /* invalidate.c: the messages a change sends (uses cache.c) */
-extern void KalixInvalidateLogin(const pg_uuid_t *login);
+extern void KalixInvalidateMembership(const pg_uuid_t *account, const pg_uuid_t *login);
 
 /* cache.c: the cached tables, their freshness rule, and cached access (uses uuid.c) */
 extern uint64 kalix_cache_generation;
 extern int	KalixInvalBucket(KalixInvalKind kind, uint32 hashvalue);
 extern uint32 KalixUuidHash(const pg_uuid_t *id);
+extern uint32 KalixMembershipHash(const pg_uuid_t *account, const pg_uuid_t *login);
 extern void KalixStampLineage(KalixLineage *lineage, const pg_uuid_t *stop, uint64 generation);
 extern void KalixCacheRegister(void);
 extern void KalixCacheBegin(void);

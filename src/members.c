@@ -366,7 +366,7 @@ InsertRows(Relation rel, const pg_uuid_t *target, JsonbParseState **json)
 		slot->tts_values[Anum_memberships_created_at - 1] = created_at;
 		ExecStoreVirtualTuple(slot);
 		ExecSimpleRelationInsert(result, estate, slot);
-		KalixInvalidateLogin(&login);
+		KalixInvalidateMembership(target, &login);
 		ResetPerTupleExprContext(estate);
 		if (json == NULL)
 			continue;

@@ -264,6 +264,8 @@ kalix_create_account(PG_FUNCTION_ARGS)
 		KalixLockForNewChild(&current);
 		if (KalixLockedRole(&current) < KALIX_ROLE_ADMIN)
 			KalixRaiseCannotCreateFrom(&current);
+		/* Our membership in it, locked FOR SHARE, holds the parent (reference.c). */
+		KalixTrustHeldKey("kalix.accounts", &current);
 	}
 	values[0] = CStringGetTextDatum(name);
 	values[1] = child ? UUIDPGetDatum(&current) : (Datum) 0;

@@ -35,8 +35,20 @@
  * kalix_reference_check accepts it without them.  The word holds for the
  * immediate checks of that one statement (the caller withdraws it after),
  * in the subtransaction that gave it: an error there ends that
- * subtransaction, and with it the word.  The deferred check of
- * accounts.parent_id, run at commit, is always made.
+ * subtransaction, and with it the word.
+ *
+ * A key held by a lock that lasts until the transaction ends can also be
+ * vouched for longer (KalixTrustHeldKey): for every row that the
+ * (sub)transaction which took the lock stores, checked now or deferred to
+ * commit (accounts.parent_id).  Such rows carry that subtransaction's xid as
+ * their xmin, which is how the check knows them; if that subtransaction
+ * aborts, its rows, their deferred checks and its lock go together, and a
+ * later subtransaction has another xid.  create_account(child => true)
+ * vouches so for the parent: the caller's membership in it, locked FOR
+ * SHARE, keeps another transaction from deleting it (reference_keep of
+ * memberships.account_id finds the membership, and deleting the membership
+ * waits for the lock), and in this transaction reference_keep of
+ * accounts.parent_id refuses to delete it while the child exists.
  */
 #include "postgres.h"
 
@@ -99,6 +111,61 @@ KalixTrustKeys(const KalixTrustedKey *keys, int n)
 	trusted.n = n;
 	if (n > 0)
 		memcpy(trusted.keys, keys, n * sizeof(KalixTrustedKey));
+}
+
+/* The keys vouched for the rows of one subtransaction each, in this transaction. */
+static struct
+{
+	LocalTransactionId lxid;
+	int			n;
+	struct
+	{
+		TransactionId xid;		/* the rows' xmin */
+		const char *table;
+		pg_uuid_t	key;
+	}			keys[KALIX_HELD_MAX];
+} held;
+
+/*
+ * Vouches for a key of the named table (a static string) that this
+ * (sub)transaction holds until the transaction ends, in every row it stores
+ * (see the top comment).  Past KALIX_HELD_MAX keys per transaction, the
+ * checks are simply made.
+ */
+void
+KalixTrustHeldKey(const char *table, const pg_uuid_t *key)
+{
+	TransactionId xid = GetCurrentTransactionId();
+
+	if (held.lxid != KalixCurrentLxid())
+	{
+		held.lxid = KalixCurrentLxid();
+		held.n = 0;
+	}
+	for (int i = 0; i < held.n; i++)
+		if (held.keys[i].xid == xid && strcmp(held.keys[i].table, table) == 0 &&
+			memcmp(held.keys[i].key.data, key->data, UUID_LEN) == 0)
+			return;
+	if (held.n == KALIX_HELD_MAX)
+		return;
+	held.keys[held.n].xid = xid;
+	held.keys[held.n].table = table;
+	held.keys[held.n].key = *key;
+	held.n++;
+}
+
+/* Whether a key of the named table in a row whose xmin is xmin is vouched for as held. */
+static bool
+KeyHeld(const char *table, Datum value, TransactionId xmin)
+{
+	if (held.lxid != KalixCurrentLxid())
+		return false;
+	for (int i = 0; i < held.n; i++)
+		if (TransactionIdEquals(held.keys[i].xid, xmin) &&
+			strcmp(held.keys[i].table, table) == 0 &&
+			memcmp(held.keys[i].key.data, DatumGetUUIDP(value)->data, UUID_LEN) == 0)
+			return true;
+	return false;
 }
 
 /* Whether the write path vouches for a uuid key of the named table, here and now. */
@@ -359,7 +426,9 @@ kalix_reference_check(PG_FUNCTION_ARGS)
 			!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(trigdata->tg_trigtuple->t_data)))
 			return PointerGetDatum(NULL);
 	}
-	if (type == UUIDOID && KeyTrusted(trigger->tgargs[1], value))
+	if (type == UUIDOID &&
+		(KeyTrusted(trigger->tgargs[1], value) ||
+		 KeyHeld(trigger->tgargs[1], value, HeapTupleHeaderGetXmin(tuple->t_data))))
 		return PointerGetDatum(NULL);
 
 	if (SPI_connect() != SPI_OK_CONNECT)

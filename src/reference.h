@@ -1,7 +1,8 @@
 /*
  * reference.h
  *		The write path's word to the reference triggers (reference.c): keys
- *		its next statement stores that need no reference check.
+ *		its next statement stores, or that its (sub)transaction holds, that
+ *		need no reference check.
  */
 #ifndef KALIX_REFERENCE_H
 #define KALIX_REFERENCE_H
@@ -12,6 +13,9 @@
 
 /* Most keys one statement is trusted with. */
 #define KALIX_TRUSTED_MAX 2
+
+/* Most keys one transaction is trusted with for the rest of its rows. */
+#define KALIX_HELD_MAX 8
 
 /*
  * A key of a referenced table ("kalix.accounts", "kalix.logins": as the
@@ -25,5 +29,6 @@ typedef struct KalixTrustedKey
 } KalixTrustedKey;
 
 extern void KalixTrustKeys(const KalixTrustedKey *keys, int n);
+extern void KalixTrustHeldKey(const char *table, const pg_uuid_t *key);
 
 #endif							/* KALIX_REFERENCE_H */

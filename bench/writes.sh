@@ -21,7 +21,8 @@
 #
 # CALLGRIND=1 runs no rounds: the server runs under valgrind --tool=callgrind
 # and each call runs in the in-server loop CG_CALLS and then 2 x CG_CALLS
-# times (CG_COPIES for copy_users; 100 and 4), each in a backend of its own;
+# times (CG_COPIES for copy_users; 100 and 4), each in a backend of its own,
+# for each call CG_WORKLOADS names (all four);
 # the difference of the two backends' instruction totals divided by the
 # difference of the calls is one call, without the fixed costs (connection,
 # first plans, exit), on the data the timed rounds would use.  Prints a
@@ -46,6 +47,7 @@ CALLGRIND=${CALLGRIND:-0}
 CG_CALLS=${CG_CALLS:-100}
 CG_COPIES=${CG_COPIES:-4}
 CG_DIR=${CG_DIR:-}
+CG_WORKLOADS=${CG_WORKLOADS:-create_child link_child add_member copy_users}
 DURATION=${DURATION:-5}
 PORT=${WRITES_PORT:-54339}
 RESULTS=${RESULTS:-bench/RESULTS.md}
@@ -212,7 +214,7 @@ if [ "$CALLGRIND" = 1 ]; then
         --callgrind-out-file='$tmp/cg/cg.%p' --log-file='$tmp/cg/valgrind.%p.log' \
         '$bindir/pg_ctl' -D '$tmp/data' -l '$tmp/log' -w -t 600 start >/dev/null"
     : >"$tmp/instr"
-    for w in create_child link_child add_member copy_users; do
+    for w in $CG_WORKLOADS; do
         n=$CG_CALLS; [ "$w" = copy_users ] && n=$CG_COPIES
         for v in 10 11; do
             i1=$(cg_total "$w" "bench$v" "$n")
@@ -228,7 +230,7 @@ if [ "$CALLGRIND" = 1 ]; then
     awk '{ i[$1 " " $2] = $3 } END {
         split("create_child link_child add_member copy_users", w, " ")
         for (k = 1; k <= 4; k++)
-            printf "| `%s` | %d | %d | %.2f× |\n", w[k], i[w[k] " 10"], i[w[k] " 11"], i[w[k] " 10"] / i[w[k] " 11"] }' "$tmp/instr"
+            if ((w[k] " 10") in i) printf "| `%s` | %d | %d | %.2f× |\n", w[k], i[w[k] " 10"], i[w[k] " 11"], i[w[k] " 10"] / i[w[k] " 11"] }' "$tmp/instr"
     exit 0
 fi
 

@@ -43,8 +43,8 @@
  * commit (accounts.parent_id).  Such rows carry that subtransaction's xid as
  * their xmin, which is how the check knows them; if that subtransaction
  * aborts, its rows, their deferred checks and its lock go together, and a
- * later subtransaction has another xid.  create_account(child => true)
- * vouches so for the parent: the caller's membership in it, locked FOR
+ * later subtransaction has another xid.  create_account(child => true) and
+ * link_child vouch so for the parent: the caller's membership in it, locked FOR
  * SHARE, keeps another transaction from deleting it (reference_keep of
  * memberships.account_id finds the membership, and deleting the membership
  * waits for the lock), and in this transaction reference_keep of

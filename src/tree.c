@@ -62,6 +62,7 @@
 #include "access.h"
 #include "errors.h"
 #include "hierarchy.h"
+#include "reference.h"
 #include "tree.h"
 #include "write.h"
 
@@ -359,6 +360,8 @@ kalix_link_child(PG_FUNCTION_ARGS)
 	/* From here on every read sees the trees as the last change left them. */
 	if (KalixLockedRole(child) < KALIX_ROLE_ADMIN || KalixLockedRole(parent) < KALIX_ROLE_ADMIN)
 		KalixRaiseCannotLink(child, parent);
+	/* Our membership in it, locked FOR SHARE, holds the parent (reference.c). */
+	KalixTrustHeldKey("kalix.accounts", parent);
 	if (lineages[0].self.archived)
 		KalixRaiseArchived(child);
 	if (lineages[1].self.archived)

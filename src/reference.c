@@ -182,11 +182,15 @@ KeyTrusted(const char *table, Datum value)
 	return false;
 }
 
-/* Prepares and keeps one statement, or raises. */
+/*
+ * Prepares and keeps one statement, with its generic plan (a lookup by key:
+ * as for the write path's statements, write.c, a custom plan could follow a
+ * skewed statistic into a table scan), or raises.
+ */
 static SPIPlanPtr
 KeepPlan(const char *sql, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "kalix_accounts: SPI_prepare failed for \"%s\": %s",

@@ -165,7 +165,6 @@ ReadLineage(const pg_uuid_t *account, const pg_uuid_t *guess, int n, FreshLineag
 	for (int i = 0; i < n; i++)
 		ids[i] = UUIDPGetDatum(&guess[i]);
 	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-	KalixPrepareGeneric(&rows);
 	found = KalixExecute(&rows, values, NULL);
 	read_ahead = palloc(Max(found, 1) * sizeof(KalixAccount));
 	for (uint64 row = 0; row < found; row++)
@@ -282,7 +281,6 @@ SubtreeHeight(const pg_uuid_t *account, int limit)
 	int			nlevel = 1;
 	Datum	   *level = palloc(sizeof(Datum));
 
-	KalixPrepareGeneric(&children);
 	level[0] = UUIDPGetDatum(account);
 	while (nlevel > 0 && height <= limit)
 	{

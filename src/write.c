@@ -8,7 +8,16 @@
  * superuser's own INSERT (the one exception, copy_users' rows, is described
  * at the top of members.c).  Each statement is declared once as a
  * KalixStatement and its plan is prepared on first use and kept for the
- * backend's life (the plan cache re-plans it after DDL).  The SQL-callable
+ * backend's life (the plan cache re-plans it after DDL), always the generic
+ * plan: every statement finds its rows by key, and custom plans, which the
+ * plan cache makes for a statement's first five runs in each backend, both
+ * cost a planning each and follow the parameters into the statistics,
+ * where a stale or skewed one (an account holding most of the memberships
+ * when the table was last analyzed) chose table scans: copy_users' first
+ * five calls in every backend scanned kalix.memberships whole.  A generic
+ * plan of an array argument is also the plan the plan cache would
+ * otherwise re-make at every call (it estimates an array of unknown length
+ * dearer than the custom plans).  The SQL-callable
  * functions that write are declared SECURITY DEFINER with search_path pinned
  * to pg_catalog, pg_temp, so SPI runs as the extension owner, and every
  * statement names its objects schema-qualified.
@@ -41,14 +50,12 @@ KalixWriteEnd(void)
 		elog(ERROR, "kalix_accounts: SPI_finish failed");
 }
 
-/*
- * Prepares a statement's plan and keeps it, with the plan cache's cursor
- * options (0, or CURSOR_OPT_GENERIC_PLAN).
- */
+/* Prepares a statement's plan, generic (see the top comment), and keeps it. */
 static void
-Prepare(KalixStatement *stmt, int options)
+Prepare(KalixStatement *stmt)
 {
-	SPIPlanPtr	plan = SPI_prepare_cursor(stmt->sql, stmt->nargs, stmt->argtypes, options);
+	SPIPlanPtr	plan = SPI_prepare_cursor(stmt->sql, stmt->nargs, stmt->argtypes,
+										  CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "kalix_accounts: SPI_prepare failed for \"%s\": %s",
@@ -56,19 +63,6 @@ Prepare(KalixStatement *stmt, int options)
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "kalix_accounts: SPI_keepplan failed");
 	stmt->plan = plan;
-}
-
-/*
- * Makes a statement run with its generic plan, made once, when it is not
- * prepared yet.  For a statement with an array argument: the plan cache
- * estimates its generic plan (an array of unknown length) dearer than the
- * custom ones and would otherwise plan it again at every call.
- */
-void
-KalixPrepareGeneric(KalixStatement *stmt)
-{
-	if (stmt->plan == NULL)
-		Prepare(stmt, CURSOR_OPT_GENERIC_PLAN);
 }
 
 /*
@@ -85,7 +79,7 @@ Execute(KalixStatement *stmt, const Datum *values, const bool *nulls, bool read_
 
 	Assert(stmt->nargs <= (int) lengthof(stmt->argtypes));
 	if (stmt->plan == NULL)
-		Prepare(stmt, 0);
+		Prepare(stmt);
 	for (int i = 0; i < stmt->nargs; i++)
 		nullflags[i] = (nulls != NULL && nulls[i]) ? 'n' : ' ';
 	rc = SPI_execute_plan(stmt->plan, (Datum *) values, nullflags, read_only, 0);
@@ -215,7 +209,6 @@ KalixAuditAccounts(const char *action, const pg_uuid_t *accounts, int n, const c
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 
-	KalixPrepareGeneric(&insert);
 	for (int i = 0; i < n; i++)
 		ids[i] = UUIDPGetDatum(&accounts[i]);
 	nulls[3] = !KalixStatementLogin(&login);

@@ -30,7 +30,6 @@ typedef struct KalixStatement
 
 extern void KalixWriteBegin(void);
 extern void KalixWriteEnd(void);
-extern void KalixPrepareGeneric(KalixStatement *stmt);
 extern uint64 KalixExecute(KalixStatement *stmt, const Datum *values, const bool *nulls);
 extern uint64 KalixQuery(KalixStatement *stmt, const Datum *values, const bool *nulls);
 extern void KalixStatementArgType(KalixStatement *stmt, int n, Oid type);

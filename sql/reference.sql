@@ -176,6 +176,23 @@ $$;
 ROLLBACK;
 DROP TRIGGER ref_fail_owner ON kalix.memberships;
 DROP FUNCTION public.ref_fail_owner();
+-- The parent that create_account(child => true) holds (the caller's
+-- membership in it locked) is vouched for the new child's reference alone,
+-- not for every row its transaction stores: a lock does not hold a row
+-- against its own transaction.  Once this one has dropped the child, the
+-- memberships of the parent and the parent, a new membership naming the
+-- parent is refused.
+BEGIN;
+SET LOCAL kalix.current_login = 'f0000000-0000-4000-8000-000000000001';
+SET LOCAL kalix.current_account = 'f1000000-0000-4000-8000-000000000001';
+SELECT kalix.create_account('Reference Child', child => true) AS child \gset
+DELETE FROM kalix.memberships WHERE account_id = :'child';
+DELETE FROM kalix.accounts WHERE id = :'child';
+DELETE FROM kalix.memberships WHERE account_id = 'f1000000-0000-4000-8000-000000000001';
+DELETE FROM kalix.accounts WHERE id = 'f1000000-0000-4000-8000-000000000001';
+INSERT INTO kalix.memberships (account_id, login_id) VALUES
+    ('f1000000-0000-4000-8000-000000000001', 'f0000000-0000-4000-8000-000000000001');
+ROLLBACK;
 \set VERBOSITY default
 
 --

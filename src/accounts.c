@@ -264,8 +264,6 @@ kalix_create_account(PG_FUNCTION_ARGS)
 		KalixLockForNewChild(&current);
 		if (KalixLockedRole(&current) < KALIX_ROLE_ADMIN)
 			KalixRaiseCannotCreateFrom(&current);
-		/* Our membership in it, locked FOR SHARE, holds the parent (reference.c). */
-		KalixTrustHeldKey("kalix.accounts", &current);
 	}
 	values[0] = CStringGetTextDatum(name);
 	values[1] = child ? UUIDPGetDatum(&current) : (Datum) 0;
@@ -281,6 +279,9 @@ kalix_create_account(PG_FUNCTION_ARGS)
 	(void) KalixExecute(&insert, values, nulls);
 	KalixTrustKeys(NULL, 0);
 	account = *DatumGetUUIDP(KalixResultDatum(0, 1, &isnull));
+	/* Our membership in it, locked FOR SHARE, holds the parent (reference.c). */
+	if (child)
+		KalixTrustStoredReference(&account, "parent_id", "kalix.accounts", &current);
 	values[0] = UUIDPGetDatum(&account);
 	values[1] = UUIDPGetDatum(&login);
 	/*

@@ -37,18 +37,21 @@
  * in the subtransaction that gave it: an error there ends that
  * subtransaction, and with it the word.
  *
- * A key held by a lock that lasts until the transaction ends can also be
- * vouched for longer (KalixTrustHeldKey): for every row that the
- * (sub)transaction which took the lock stores, checked now or deferred to
- * commit (accounts.parent_id).  Such rows carry that subtransaction's xid as
- * their xmin, which is how the check knows them; if that subtransaction
- * aborts, its rows, their deferred checks and its lock go together, and a
- * later subtransaction has another xid.  create_account(child => true) and
- * link_child vouch so for the parent: the caller's membership in it, locked FOR
- * SHARE, keeps another transaction from deleting it (reference_keep of
- * memberships.account_id finds the membership, and deleting the membership
- * waits for the lock), and in this transaction reference_keep of
- * accounts.parent_id refuses to delete it while the child exists.
+ * The write path may also vouch, until the transaction ends, for the
+ * reference of one account row it stored (KalixTrustStoredReference), whose
+ * check of accounts.parent_id is deferred to commit: create_account(child =>
+ * true) for the new child, link_child for the linked one.  The parent is held
+ * against other transactions by the caller's membership in it, locked FOR
+ * SHARE (reference_keep of memberships.account_id finds the membership, and
+ * deleting the membership waits for the lock), and against this one by that
+ * row itself: reference_keep of accounts.parent_id refuses to delete the
+ * parent while the row names it, and a row deleted meanwhile is not checked
+ * at all.  A lock does not hold a row against its own transaction, so the
+ * word covers that row's reference and no other row's (a row stored after
+ * this transaction deleted the parent is checked).  The row is known by its
+ * id and its xmin, the xid of the subtransaction that stored it: if that
+ * subtransaction aborts, the row, its deferred check and the lock go
+ * together, and a row stored again later has another xmin.
  */
 #include "postgres.h"
 
@@ -113,57 +116,73 @@ KalixTrustKeys(const KalixTrustedKey *keys, int n)
 		memcpy(trusted.keys, keys, n * sizeof(KalixTrustedKey));
 }
 
-/* The keys vouched for the rows of one subtransaction each, in this transaction. */
+/* The account rows whose reference the write path vouches for, in this transaction. */
 static struct
 {
 	LocalTransactionId lxid;
 	int			n;
 	struct
 	{
-		TransactionId xid;		/* the rows' xmin */
-		const char *table;
-		pg_uuid_t	key;
-	}			keys[KALIX_HELD_MAX];
-} held;
+		TransactionId xid;		/* the row's xmin */
+		pg_uuid_t	row;		/* its id */
+		const char *column;		/* the referencing column */
+		const char *table;		/* the table it references */
+		pg_uuid_t	key;		/* the key it names */
+	}			refs[KALIX_STORED_MAX];
+} stored;
 
 /*
- * Vouches for a key of the named table (a static string) that this
- * (sub)transaction holds until the transaction ends, in every row it stores
- * (see the top comment).  Past KALIX_HELD_MAX keys per transaction, the
+ * Vouches, until the transaction ends, for the reference in `column` to `key`
+ * of the named table (static strings, as the reference triggers name them)
+ * of the kalix.accounts row `row` that this (sub)transaction just stored
+ * (see the top comment).  Past KALIX_STORED_MAX rows per transaction, the
  * checks are simply made.
  */
 void
-KalixTrustHeldKey(const char *table, const pg_uuid_t *key)
+KalixTrustStoredReference(const pg_uuid_t *row, const char *column, const char *table,
+						  const pg_uuid_t *key)
 {
-	TransactionId xid = GetCurrentTransactionId();
-
-	if (held.lxid != KalixCurrentLxid())
+	if (stored.lxid != KalixCurrentLxid())
 	{
-		held.lxid = KalixCurrentLxid();
-		held.n = 0;
+		stored.lxid = KalixCurrentLxid();
+		stored.n = 0;
 	}
-	for (int i = 0; i < held.n; i++)
-		if (held.keys[i].xid == xid && strcmp(held.keys[i].table, table) == 0 &&
-			memcmp(held.keys[i].key.data, key->data, UUID_LEN) == 0)
-			return;
-	if (held.n == KALIX_HELD_MAX)
+	if (stored.n == KALIX_STORED_MAX)
 		return;
-	held.keys[held.n].xid = xid;
-	held.keys[held.n].table = table;
-	held.keys[held.n].key = *key;
-	held.n++;
+	stored.refs[stored.n].xid = GetCurrentTransactionId();
+	stored.refs[stored.n].row = *row;
+	stored.refs[stored.n].column = column;
+	stored.refs[stored.n].table = table;
+	stored.refs[stored.n].key = *key;
+	stored.n++;
 }
 
-/* Whether a key of the named table in a row whose xmin is xmin is vouched for as held. */
+/*
+ * Whether the write path vouches for the reference in `column` to a uuid key
+ * of the named table in this row version of the trigger's relation.
+ */
 static bool
-KeyHeld(const char *table, Datum value, TransactionId xmin)
+StoredReferenceTrusted(Relation rel, HeapTuple tuple, const char *column, const char *table,
+					   Datum value)
 {
-	if (held.lxid != KalixCurrentLxid())
+	int			attnum;
+	bool		isnull;
+	Datum		id;
+
+	if (stored.n == 0 || stored.lxid != KalixCurrentLxid())
 		return false;
-	for (int i = 0; i < held.n; i++)
-		if (TransactionIdEquals(held.keys[i].xid, xmin) &&
-			strcmp(held.keys[i].table, table) == 0 &&
-			memcmp(held.keys[i].key.data, DatumGetUUIDP(value)->data, UUID_LEN) == 0)
+	attnum = SPI_fnumber(RelationGetDescr(rel), "id");
+	if (attnum <= 0 || SPI_gettypeid(RelationGetDescr(rel), attnum) != UUIDOID)
+		return false;
+	id = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
+	if (isnull)
+		return false;
+	for (int i = 0; i < stored.n; i++)
+		if (TransactionIdEquals(stored.refs[i].xid, HeapTupleHeaderGetXmin(tuple->t_data)) &&
+			memcmp(stored.refs[i].row.data, DatumGetUUIDP(id)->data, UUID_LEN) == 0 &&
+			strcmp(stored.refs[i].column, column) == 0 &&
+			strcmp(stored.refs[i].table, table) == 0 &&
+			memcmp(stored.refs[i].key.data, DatumGetUUIDP(value)->data, UUID_LEN) == 0)
 			return true;
 	return false;
 }
@@ -432,7 +451,7 @@ kalix_reference_check(PG_FUNCTION_ARGS)
 	}
 	if (type == UUIDOID &&
 		(KeyTrusted(trigger->tgargs[1], value) ||
-		 KeyHeld(trigger->tgargs[1], value, HeapTupleHeaderGetXmin(tuple->t_data))))
+		 StoredReferenceTrusted(rel, tuple, trigger->tgargs[0], trigger->tgargs[1], value)))
 		return PointerGetDatum(NULL);
 
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -1,8 +1,8 @@
 /*
  * reference.h
  *		The write path's word to the reference triggers (reference.c): keys
- *		its next statement stores, or that its (sub)transaction holds, that
- *		need no reference check.
+ *		its next statement stores, and account rows it stored, that need no
+ *		reference check.
  */
 #ifndef KALIX_REFERENCE_H
 #define KALIX_REFERENCE_H
@@ -14,8 +14,8 @@
 /* Most keys one statement is trusted with. */
 #define KALIX_TRUSTED_MAX 2
 
-/* Most keys one transaction is trusted with for the rest of its rows. */
-#define KALIX_HELD_MAX 8
+/* Most stored rows one transaction is trusted with (KalixTrustStoredReference). */
+#define KALIX_STORED_MAX 8
 
 /*
  * A key of a referenced table ("kalix.accounts", "kalix.logins": as the
@@ -29,6 +29,7 @@ typedef struct KalixTrustedKey
 } KalixTrustedKey;
 
 extern void KalixTrustKeys(const KalixTrustedKey *keys, int n);
-extern void KalixTrustHeldKey(const char *table, const pg_uuid_t *key);
+extern void KalixTrustStoredReference(const pg_uuid_t *row, const char *column,
+									  const char *table, const pg_uuid_t *key);
 
 #endif							/* KALIX_REFERENCE_H */

@@ -358,8 +358,6 @@ kalix_link_child(PG_FUNCTION_ARGS)
 	/* From here on every read sees the trees as the last change left them. */
 	if (KalixLockedRole(child) < KALIX_ROLE_ADMIN || KalixLockedRole(parent) < KALIX_ROLE_ADMIN)
 		KalixRaiseCannotLink(child, parent);
-	/* Our membership in it, locked FOR SHARE, holds the parent (reference.c). */
-	KalixTrustHeldKey("kalix.accounts", parent);
 	if (lineages[0].self.archived)
 		KalixRaiseArchived(child);
 	if (lineages[1].self.archived)
@@ -378,6 +376,8 @@ kalix_link_child(PG_FUNCTION_ARGS)
 	values[0] = UUIDPGetDatum(child);
 	values[1] = UUIDPGetDatum(parent);
 	(void) KalixExecute(&link, values, NULL);
+	/* Our membership in it, locked FOR SHARE, holds the parent (reference.c). */
+	KalixTrustStoredReference(child, "parent_id", "kalix.accounts", parent);
 	detail = LinkDetail(child, parent, payer);
 	audited[0] = *child;
 	audited[1] = *parent;

@@ -14,12 +14,13 @@
  * copy_users() stores its rows without the table's row triggers, which for
  * 1,000 members cost more than the inserts (two reference checks, each a
  * query, and the cache trigger per row); it does their work set-wise.
- * reference_check's lock of the referenced row becomes one FOR KEY SHARE of
- * every copied login, in the statement that reads them (a login deleted
- * before is not copied; one deleted after waits, and its reference_keep
- * trigger then finds the copy), and the target account's row is locked
- * already; the cache invalidation is sent per copied login, as the trigger
- * would.  The rows go through the executor's single-row insert (indexes,
+ * reference_check's lock of the login becomes one FOR KEY SHARE of each of
+ * the source's memberships, in the statement that reads them: a login
+ * cannot go while a membership names it, nor that membership while it is
+ * locked (a login deleted before is not copied; one whose deletion comes
+ * after waits, and its reference_keep trigger then finds the copy).  The
+ * target account's row is locked already; the cache invalidation is sent
+ * per copied login, as the trigger would.  The rows go through the executor's single-row insert (indexes,
  * NOT NULL), in a subtransaction: a pair that a transaction which took no
  * account lock stored meanwhile (a superuser's INSERT) is a unique
  * violation there, and the copy then runs again as the INSERT ... ON
@@ -327,20 +328,19 @@ PushString(JsonbParseState **json, JsonbIteratorToken token, const char *text)
 }
 
 /*
- * Stores one membership of `target` for each row of the last statement
- * (login_id, capped role), with its index entries, through the executor's
- * own single-row insert but without the row triggers, and sends the
- * invalidation the trigger would have sent; unless json is NULL, pushes
- * them onto *json as the audit detail's "members": [{login_id, role}, ...].
+ * Stores one membership of `target` for each of the n logins, with its
+ * capped role, and its index entries, through the executor's own single-row
+ * insert but without the row triggers, and sends the invalidation the
+ * trigger would have sent; unless json is NULL, pushes them onto *json as
+ * the audit detail's "members": [{login_id, role}, ...].
  */
 static void
-InsertRows(Relation rel, const pg_uuid_t *target, JsonbParseState **json)
+InsertRows(Relation rel, const pg_uuid_t *target, const pg_uuid_t *logins, const Datum *roles,
+		   int n, JsonbParseState **json)
 {
 	EState	   *estate = CreateExecutorState();
 	ResultRelInfo *result = makeNode(ResultRelInfo);
 	TupleTableSlot *slot;
-	SPITupleTable *rows = SPI_tuptable;
-	uint64		count = SPI_processed;
 	Datum		created_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 
 	InitResultRelInfo(result, rel, 0, NULL, 0);
@@ -352,29 +352,25 @@ InsertRows(Relation rel, const pg_uuid_t *target, JsonbParseState **json)
 		PushString(json, WJB_KEY, "members");
 		(void) pushJsonbValue(json, WJB_BEGIN_ARRAY, NULL);
 	}
-	for (uint64 row = 0; row < count; row++)
+	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
-		pg_uuid_t	login = *DatumGetUUIDP(SPI_getbinval(rows->vals[row], rows->tupdesc, 1, &isnull));
-		Datum		role = SPI_getbinval(rows->vals[row], rows->tupdesc, 2, &isnull);
-
 		ExecClearTuple(slot);
 		memset(slot->tts_isnull, false, Natts_memberships * sizeof(bool));
 		slot->tts_values[Anum_memberships_account_id - 1] = UUIDPGetDatum(target);
-		slot->tts_values[Anum_memberships_login_id - 1] = UUIDPGetDatum(&login);
-		slot->tts_values[Anum_memberships_role - 1] = role;
+		slot->tts_values[Anum_memberships_login_id - 1] = UUIDPGetDatum(&logins[i]);
+		slot->tts_values[Anum_memberships_role - 1] = roles[i];
 		slot->tts_values[Anum_memberships_created_at - 1] = created_at;
 		ExecStoreVirtualTuple(slot);
 		ExecSimpleRelationInsert(result, estate, slot);
-		KalixInvalidateMembership(target, &login);
+		KalixInvalidateMembership(target, &logins[i]);
 		ResetPerTupleExprContext(estate);
 		if (json == NULL)
 			continue;
 		(void) pushJsonbValue(json, WJB_BEGIN_OBJECT, NULL);
 		PushString(json, WJB_KEY, "login_id");
-		PushString(json, WJB_VALUE, KalixUuidToCString(&login));
+		PushString(json, WJB_VALUE, KalixUuidToCString(&logins[i]));
 		PushString(json, WJB_KEY, "role");
-		PushString(json, WJB_VALUE, KalixRoleName(KalixRoleFromEnum(DatumGetObjectId(role))));
+		PushString(json, WJB_VALUE, KalixRoleName(KalixRoleFromEnum(DatumGetObjectId(roles[i]))));
 		(void) pushJsonbValue(json, WJB_END_OBJECT, NULL);
 	}
 	if (json != NULL)
@@ -384,44 +380,89 @@ InsertRows(Relation rel, const pg_uuid_t *target, JsonbParseState **json)
 	FreeExecutorState(estate);
 }
 
+/* Orders uuids as the uuid type's btree operator class does (bytewise). */
+static int
+CompareUuids(const void *a, const void *b)
+{
+	return memcmp(a, b, UUID_LEN);
+}
+
+/* The logins that are members of `account`, in login id order; sets *n. */
+static pg_uuid_t *
+MemberLogins(const pg_uuid_t *account, int *n)
+{
+	static KalixStatement members = {
+		"SELECT login_id FROM kalix.memberships"
+		" WHERE account_id OPERATOR(pg_catalog.=) $1 ORDER BY login_id",
+		1, {UUIDOID}, NULL
+	};
+	Datum		value = UUIDPGetDatum(account);
+	pg_uuid_t  *logins;
+	bool		isnull;
+
+	*n = (int) KalixExecute(&members, &value, NULL);
+	logins = palloc(Max(*n, 1) * sizeof(pg_uuid_t));
+	for (int i = 0; i < *n; i++)
+		logins[i] = *DatumGetUUIDP(KalixResultDatum(i, 1, &isnull));
+	return logins;
+}
+
 /*
- * The direct copy: locks FOR KEY SHARE the logins of the source's
- * memberships that the target lacks (so none can be deleted or re-keyed
- * until this transaction ends, which is what the login_id reference check
- * would lock; a login deleted meanwhile is skipped), and stores them in a
- * subtransaction.  The target's row is locked already (access.c, or it is
- * this transaction's new account), which covers the account_id check.
- * Returns false, with nothing stored, when a pair the snapshot did not see
- * turned up in the primary key (a concurrent INSERT that took no account
- * lock, e.g. a superuser's): the caller then takes the SPI statement, whose
- * ON CONFLICT decides as it always did.  Sets *added, and pushes the
- * detail's "members" onto *json when rows were added (json NULL: no detail
- * wanted).
+ * The direct copy: locks FOR KEY SHARE the source's memberships, and stores
+ * in a subtransaction those of their logins the target lacks.  A locked
+ * membership holds its login as the login_id reference check's lock would:
+ * reference_keep refuses to delete or re-key a login that a membership
+ * names, and the membership cannot be deleted until this transaction ends
+ * (a membership deleted meanwhile, or with its login before, is skipped).
+ * The target's members are read first and left out in C: the target's row
+ * is locked already (access.c, or it is this transaction's new account),
+ * so only a transaction that took no account lock can add one meanwhile,
+ * which the primary key then catches; the row lock also covers the
+ * account_id check.  (Leaving them out in the statement probed the target's
+ * primary key once per source member, and locking the logins instead looked
+ * each one up: together half of the statement's cost.)  Returns false, with
+ * nothing stored, when such a pair turned up in the primary key (a
+ * concurrent INSERT that took no account lock, e.g. a superuser's): the
+ * caller then takes the SPI statement, whose ON CONFLICT decides as it always
+ * did.  Sets *added, and pushes the detail's "members" onto *json when rows
+ * were added (json NULL: no detail wanted).
  */
 static bool
 CopyDirectly(Relation rel, const pg_uuid_t *source, const pg_uuid_t *target, KalixRole cap,
 			 int *added, JsonbParseState **json)
 {
-	static KalixStatement missing = {
-		"SELECT s.login_id, LEAST(s.role, $3::kalix.account_role)"
-		" FROM kalix.memberships s"
-		" JOIN kalix.logins l ON l.id OPERATOR(pg_catalog.=) s.login_id"
-		" WHERE s.account_id OPERATOR(pg_catalog.=) $1"
-		" AND NOT EXISTS (SELECT 1 FROM kalix.memberships t"
-		"  WHERE t.account_id OPERATOR(pg_catalog.=) $2"
-		"  AND t.login_id OPERATOR(pg_catalog.=) s.login_id)"
-		" ORDER BY s.login_id FOR KEY SHARE OF l",
-		3, {UUIDOID, UUIDOID, TEXTOID}, NULL
+	static KalixStatement sources = {
+		"SELECT login_id, LEAST(role, $2::kalix.account_role) FROM kalix.memberships"
+		" WHERE account_id OPERATOR(pg_catalog.=) $1 ORDER BY login_id FOR KEY SHARE",
+		2, {UUIDOID, TEXTOID}, NULL
 	};
-	Datum		values[3];
+	Datum		values[2];
 	MemoryContext context = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile bool stored = true;
+	int			present;
+	pg_uuid_t  *members = MemberLogins(target, &present);
+	pg_uuid_t  *logins;
+	Datum	   *roles;
+	int			rows;
 
 	values[0] = UUIDPGetDatum(source);
-	values[1] = UUIDPGetDatum(target);
-	values[2] = CStringGetTextDatum(KalixRoleName(cap));
-	*added = (int) KalixExecute(&missing, values, NULL);
+	values[1] = CStringGetTextDatum(KalixRoleName(cap));
+	rows = (int) KalixExecute(&sources, values, NULL);
+	logins = palloc(Max(rows, 1) * sizeof(pg_uuid_t));
+	roles = palloc(Max(rows, 1) * sizeof(Datum));
+	*added = 0;
+	for (int row = 0; row < rows; row++)
+	{
+		bool		isnull;
+		pg_uuid_t  *login = DatumGetUUIDP(KalixResultDatum(row, 1, &isnull));
+
+		if (bsearch(login, members, present, sizeof(pg_uuid_t), CompareUuids) != NULL)
+			continue;
+		logins[*added] = *login;
+		roles[*added] = KalixResultDatum(row, 2, &isnull);
+		(*added)++;
+	}
 	if (*added == 0)
 		return true;
 
@@ -429,7 +470,7 @@ CopyDirectly(Relation rel, const pg_uuid_t *source, const pg_uuid_t *target, Kal
 	MemoryContextSwitchTo(context);
 	PG_TRY();
 	{
-		InsertRows(rel, target, json);
+		InsertRows(rel, target, logins, roles, *added, json);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();

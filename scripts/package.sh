@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "package.sh: must run as root" >&2; exit 1; }
 
 echo "== package: build dependencies"
-apt-get install -y -qq debhelper dpkg-dev fakeroot postgresql-server-dev-all >/dev/null
+apt-get install -y -qq build-essential debhelper dpkg-dev fakeroot postgresql-server-dev-all >/dev/null
 
 # Build in a copy, so the work tree keeps no build output.
 work=$(mktemp -d)

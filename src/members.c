@@ -20,12 +20,13 @@
  * locked (a login deleted before is not copied; one whose deletion comes
  * after waits, and its reference_keep trigger then finds the copy).  The
  * target account's row is locked already; the cache invalidation is sent
- * per copied login, as the trigger would.  The rows go through the executor's single-row insert (indexes,
- * NOT NULL), in a subtransaction: a pair that a transaction which took no
- * account lock stored meanwhile (a superuser's INSERT) is a unique
- * violation there, and the copy then runs again as the INSERT ... ON
- * CONFLICT DO NOTHING it was, with every trigger.  So does a table that
- * carries other row triggers, forced row-level security or shards.
+ * per copied login, as the trigger would.  The rows go through the
+ * executor's single-row insert (indexes, NOT NULL), in a subtransaction: a
+ * pair that a transaction which took no account lock stored meanwhile (a
+ * superuser's INSERT) is a unique violation there, and the copy then runs
+ * again as the INSERT ... ON CONFLICT DO NOTHING it was, with every
+ * trigger.  So does a table that carries other row triggers, forced
+ * row-level security or shards.
  */
 #include "postgres.h"
 

@@ -11,8 +11,16 @@
 #   bench/writes.sh              ROUNDS=5 rounds, versions alternated
 #   CALLGRIND=1 bench/writes.sh  instructions per call instead (see below)
 #
+# Each round also runs the calls pipelined, PIPE calls (PIPE_COPIES copies)
+# per round trip, each call still its own transaction (BEGIN; SELECT ...;
+# COMMIT; in one \startpipeline): a call then pays the protocol's parse, bind
+# and execute but not the client's wait for each answer, which on this
+# machine costs both versions alike (the kernel's wake-ups of client and
+# server, about a third of the backend's CPU time per call).
+#
 # Knobs: ROUNDS (5), CALLS (calls per round of the cheap functions, 3000),
-# COPIES (copy_users calls per round, 30), CPU_CALLS and CPU_COPIES (the same
+# COPIES (copy_users calls per round, 30), PIPE (20) and PIPE_COPIES (5),
+# CPU_CALLS and CPU_COPIES (the same
 # for the in-server loop timed by CPU seconds, 4 x CALLS and 4 x COPIES: its
 # clock ticks every 10 ms, so a round must last a few seconds), DURATION
 # (seconds per round of the 1-/2-client runs, 5), PG_CONFIG, WRITES_PORT
@@ -43,6 +51,8 @@ CALLS=${CALLS:-3000}
 COPIES=${COPIES:-30}
 CPU_CALLS=${CPU_CALLS:-$((4 * CALLS))}
 CPU_COPIES=${CPU_COPIES:-$((4 * COPIES))}
+PIPE=${PIPE:-20}
+PIPE_COPIES=${PIPE_COPIES:-5}
 CALLGRIND=${CALLGRIND:-0}
 CG_CALLS=${CG_CALLS:-100}
 CG_COPIES=${CG_COPIES:-4}
@@ -87,8 +97,8 @@ owner=b0000000-0000-4000-8000-000000000001
 P=b0000000-0000-4000-8000-0000000000a4
 M=b0000000-0000-4000-8000-0000000000b1
 S=b0000000-0000-4000-8000-0000000000c1
-pool=$((ROUNDS * (CALLS + CPU_CALLS) + 100))
-targets=$((ROUNDS * (COPIES + CPU_COPIES) + 10))
+pool=$((ROUNDS * (2 * CALLS + CPU_CALLS) + 100))
+targets=$((ROUNDS * (2 * COPIES + CPU_COPIES) + 10))
 
 load() {  # load DB VERSION
     "$bindir/createdb" "$1"
@@ -178,6 +188,13 @@ SELECT set_config('kalix.current_account', r.id::text, true) FROM bench_root r W
 SELECT kalix.create_account('disjoint child', child => true);
 COMMIT;
 EOF
+# The same calls pipelined: each its own transaction, PIPE per round trip.
+for w in create_child link_child add_member copy_users; do
+    n=$PIPE; [ "$w" = copy_users ] && n=$PIPE_COPIES
+    { echo '\startpipeline'
+      for i in $(seq 1 "$n"); do echo 'BEGIN;'; cat "$tmp/$w.sql"; echo 'COMMIT;'; done
+      echo '\endpipeline'; } >"$tmp/$w.pipe.sql"
+done
 chmod -R a+r "$tmp"/*.sql
 
 # tps of one pgbench run: tps FILE DB CLIENTS COUNT_OPTION [PIN]
@@ -242,11 +259,16 @@ for r in $(seq 1 "$ROUNDS"); do
     for w in create_child link_child add_member copy_users; do
         count="-t $CALLS"; [ "$w" = copy_users ] && count="-t $COPIES"
         if [ $((r % 2)) = 1 ]; then order="10 11 11n"; else order="11n 11 10"; fi
+        n=$PIPE; [ "$w" = copy_users ] && n=$PIPE_COPIES
+        pipes="-t $((CALLS / PIPE))"; [ "$w" = copy_users ] && pipes="-t $((COPIES / PIPE_COPIES))"
         for v in $order; do
             t=$(tps "$tmp/$w.sql" "bench$v" 1 "$count" "$client_pin")
             echo "$r $w $v $t" >>"$tmp/raw"
+            t=$(tps "$tmp/$w.pipe.sql" "bench$v" 1 "$pipes" "$client_pin")
+            echo "$r pipe_$w $v $(awk -v t="$t" -v n="$n" 'BEGIN { print t * n }')" >>"$tmp/raw"
         done
         say "   round $r $w: $(awk -v r="$r" -v w="$w" '$1 == r && $2 == w { printf "%s: %.0f/s  ", $3 == 10 ? "1.0" : $3 == 11 ? "1.1" : "1.1 no triggers", $4 }' "$tmp/raw")"
+        say "   round $r $w pipelined: $(awk -v r="$r" -v w="pipe_$w" '$1 == r && $2 == w { printf "%s: %.0f/s  ", $3 == 10 ? "1.0" : $3 == 11 ? "1.1" : "1.1 no triggers", $4 }' "$tmp/raw")"
     done
 done
 # The server's CPU time per call (user + system of the backend, from
@@ -319,6 +341,16 @@ ratio() {  # median of per-round ratios a/b: ratio WA VA WB VB
         esac
         printf '| %s | %.0f | %.0f | %.2f× | %.0f | %.2f× |\n' "$label" "$(med "$w" 10)" "$(med "$w" 11)" "$(ratio "$w" 11 "$w" 10)" \
             "$(med "$w" 11n)" "$(ratio "$w" 11 "$w" 11n)"
+    done
+    echo
+    echo "The same calls pipelined, $PIPE per round trip ($PIPE_COPIES for \`copy_users\`), each in its own transaction"
+    echo "(\`BEGIN; SELECT ...; COMMIT;\` in one \`\\startpipeline\`), calls/s of wall time:"
+    echo
+    echo "| call (1 client, pipelined) | 1.0 calls/s | 1.1 calls/s | 1.1/1.0 (target ≥ 2×) | 1.1 without cache triggers calls/s | 1.1 / 1.1 without |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for w in create_child link_child add_member copy_users; do
+        printf '| `%s` | %.0f | %.0f | %.2f× | %.0f | %.2f× |\n' "$w" "$(med "pipe_$w" 10)" "$(med "pipe_$w" 11)" "$(ratio "pipe_$w" 11 "pipe_$w" 10)" \
+            "$(med "pipe_$w" 11n)" "$(ratio "pipe_$w" 11 "pipe_$w" 11n)"
     done
     echo
     echo "The same calls in a loop inside the server, one transaction each (\`CALL bench_loop(...)\`), per second"

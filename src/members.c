@@ -83,6 +83,24 @@ RequireLoginExists(const pg_uuid_t *login)
 		KalixRaiseNoSuchLogin(login);
 }
 
+/*
+ * Locks the login's row FOR KEY SHARE, as the reference check of a
+ * membership naming it would (so it cannot be deleted or re-keyed before
+ * this transaction ends); raises when there is no such login.
+ */
+static void
+LockLogin(const pg_uuid_t *login)
+{
+	static KalixStatement lock = {
+		"SELECT 1 FROM kalix.logins l WHERE l.id OPERATOR(pg_catalog.=) $1 FOR KEY SHARE",
+		1, {UUIDOID}, NULL
+	};
+	Datum		value = UUIDPGetDatum(login);
+
+	if (KalixExecute(&lock, &value, NULL) == 0)
+		KalixRaiseNoSuchLogin(login);
+}
+
 /* Locks a login's membership row and returns its role; raises when there is none. */
 static KalixRole
 LockMembership(const pg_uuid_t *account, const pg_uuid_t *login)
@@ -143,7 +161,7 @@ kalix_add_member(PG_FUNCTION_ARGS)
 	KalixRole	role = RoleArgument(fcinfo, 2, "role");
 	KalixRole	own;
 	Datum		values[3];
-	KalixTrustedKey trusted;
+	KalixTrustedKey trusted[2];
 	uint64		inserted;
 	StringInfoData detail;
 
@@ -151,14 +169,19 @@ kalix_add_member(PG_FUNCTION_ARGS)
 	own = KalixRequireRole(&account, KALIX_ROLE_ADMIN, "manage its members", KALIX_ACCESS_LOCKED);
 	if (role > own)
 		KalixRaiseCannotGrant(&account, role, own);
-	RequireLoginExists(&login);
+	LockLogin(&login);
 	values[0] = UUIDPGetDatum(&account);
 	values[1] = UUIDPGetDatum(&login);
 	values[2] = CStringGetTextDatum(KalixRoleName(role));
-	/* The account row is locked FOR NO KEY UPDATE: its reference needs no check. */
-	trusted.table = "kalix.accounts";
-	trusted.key = account;
-	KalixTrustKeys(&trusted, 1);
+	/*
+	 * Neither reference needs its check: the account row is locked FOR NO
+	 * KEY UPDATE, the login's FOR KEY SHARE, as the check would have.
+	 */
+	trusted[0].table = "kalix.accounts";
+	trusted[0].key = account;
+	trusted[1].table = "kalix.logins";
+	trusted[1].key = login;
+	KalixTrustKeys(trusted, 2);
 	inserted = KalixExecute(&insert, values, NULL);
 	KalixTrustKeys(NULL, 0);
 	if (inserted == 0)

@@ -189,8 +189,9 @@ SELECT kalix.create_account('disjoint child', child => true);
 COMMIT;
 EOF
 # The same calls pipelined: each its own transaction, PIPE per round trip.
+per_pipe() { if [ "$1" = copy_users ]; then echo "$PIPE_COPIES"; else echo "$PIPE"; fi; }
 for w in create_child link_child add_member copy_users; do
-    n=$PIPE; [ "$w" = copy_users ] && n=$PIPE_COPIES
+    n=$(per_pipe "$w")
     { echo '\startpipeline'
       for i in $(seq 1 "$n"); do echo 'BEGIN;'; cat "$tmp/$w.sql"; echo 'COMMIT;'; done
       echo '\endpipeline'; } >"$tmp/$w.pipe.sql"
@@ -252,6 +253,11 @@ if [ "$CALLGRIND" = 1 ]; then
 fi
 
 : >"$tmp/raw"
+# The three versions' figures of one round: show_round ROUND CALL UNIT
+show_round() {
+    awk -v r="$1" -v w="$2" -v u="$3" '$1 == r && $2 == w {
+        printf "%s: %.0f%s  ", $3 == 10 ? "1.0" : $3 == 11 ? "1.1" : "1.1 no triggers", $4, u }' "$tmp/raw"
+}
 client_pin=""
 if [ "$pin" = 1 ]; then taskset -pc 1 "$postmaster" >/dev/null; client_pin="taskset -c 0"; fi
 say "== $ROUNDS rounds, 1.0 and 1.1 alternated, 1 client (server on core 1, pgbench on core 0)"
@@ -259,16 +265,16 @@ for r in $(seq 1 "$ROUNDS"); do
     for w in create_child link_child add_member copy_users; do
         count="-t $CALLS"; [ "$w" = copy_users ] && count="-t $COPIES"
         if [ $((r % 2)) = 1 ]; then order="10 11 11n"; else order="11n 11 10"; fi
-        n=$PIPE; [ "$w" = copy_users ] && n=$PIPE_COPIES
-        pipes="-t $((CALLS / PIPE))"; [ "$w" = copy_users ] && pipes="-t $((COPIES / PIPE_COPIES))"
+        n=$(per_pipe "$w")
+        pipes="-t $((${count#-t } / n))"
         for v in $order; do
             t=$(tps "$tmp/$w.sql" "bench$v" 1 "$count" "$client_pin")
             echo "$r $w $v $t" >>"$tmp/raw"
             t=$(tps "$tmp/$w.pipe.sql" "bench$v" 1 "$pipes" "$client_pin")
             echo "$r pipe_$w $v $(awk -v t="$t" -v n="$n" 'BEGIN { print t * n }')" >>"$tmp/raw"
         done
-        say "   round $r $w: $(awk -v r="$r" -v w="$w" '$1 == r && $2 == w { printf "%s: %.0f/s  ", $3 == 10 ? "1.0" : $3 == 11 ? "1.1" : "1.1 no triggers", $4 }' "$tmp/raw")"
-        say "   round $r $w pipelined: $(awk -v r="$r" -v w="pipe_$w" '$1 == r && $2 == w { printf "%s: %.0f/s  ", $3 == 10 ? "1.0" : $3 == 11 ? "1.1" : "1.1 no triggers", $4 }' "$tmp/raw")"
+        say "   round $r $w: $(show_round "$r" "$w" /s)"
+        say "   round $r $w pipelined: $(show_round "$r" "pipe_$w" /s)"
     done
 done
 # The server's CPU time per call (user + system of the backend, from
@@ -292,7 +298,7 @@ for r in $(seq 1 "$ROUNDS"); do
         for v in $order; do
             echo "$r cpu_$w $v $(cpu_calls "$w" "bench$v" "$n")" >>"$tmp/raw"
         done
-        say "   round $r $w: $(awk -v r="$r" -v w="cpu_$w" '$1 == r && $2 == w { printf "%s: %.0f calls per CPU second  ", $3 == 10 ? "1.0" : $3 == 11 ? "1.1" : "1.1 no triggers", $4 }' "$tmp/raw")"
+        say "   round $r $w: $(show_round "$r" "cpu_$w" " calls per CPU second")"
     done
 done
 
@@ -317,6 +323,13 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 med() { awk -v w="$1" -v v="$2" '$2 == w && $3 == v { print $4 }' "$tmp/raw" | median; }
+# The rows of a table of the four calls, figures recorded under PREFIX<call>: rows PREFIX
+rows() {
+    for w in create_child link_child add_member copy_users; do
+        printf '| `%s` | %.0f | %.0f | %.2f× | %.0f | %.2f× |\n' "$w" "$(med "$1$w" 10)" "$(med "$1$w" 11)" \
+            "$(ratio "$1$w" 11 "$1$w" 10)" "$(med "$1$w" 11n)" "$(ratio "$1$w" 11 "$1$w" 11n)"
+    done
+}
 ratio() {  # median of per-round ratios a/b: ratio WA VA WB VB
     awk -v wa="$1" -v va="$2" -v wb="$3" -v vb="$4" '
         $2 == wa && $3 == va { a[$1] = $4 } $2 == wb && $3 == vb { b[$1] = $4 }
@@ -348,20 +361,14 @@ ratio() {  # median of per-round ratios a/b: ratio WA VA WB VB
     echo
     echo "| call (1 client, pipelined) | 1.0 calls/s | 1.1 calls/s | 1.1/1.0 (target ≥ 2×) | 1.1 without cache triggers calls/s | 1.1 / 1.1 without |"
     echo "|---|---:|---:|---:|---:|---:|"
-    for w in create_child link_child add_member copy_users; do
-        printf '| `%s` | %.0f | %.0f | %.2f× | %.0f | %.2f× |\n' "$w" "$(med "pipe_$w" 10)" "$(med "pipe_$w" 11)" "$(ratio "pipe_$w" 11 "pipe_$w" 10)" \
-            "$(med "pipe_$w" 11n)" "$(ratio "pipe_$w" 11 "pipe_$w" 11n)"
-    done
+    rows pipe_
     echo
     echo "The same calls in a loop inside the server, one transaction each (\`CALL bench_loop(...)\`), per second"
     echo "of the backend's CPU time (user + system), which the other work on the machine disturbs far less:"
     echo
     echo "| call | 1.0 calls per CPU s | 1.1 calls per CPU s | 1.1/1.0 (target ≥ 2×) | 1.1 without cache triggers | 1.1 / 1.1 without |"
     echo "|---|---:|---:|---:|---:|---:|"
-    for w in create_child link_child add_member copy_users; do
-        printf '| `%s` | %.0f | %.0f | %.2f× | %.0f | %.2f× |\n' "$w" "$(med "cpu_$w" 10)" "$(med "cpu_$w" 11)" "$(ratio "cpu_$w" 11 "cpu_$w" 10)" \
-            "$(med "cpu_$w" 11n)" "$(ratio "cpu_$w" 11 "cpu_$w" 11n)"
-    done
+    rows cpu_
     echo
     echo "| \`create_account(child => true)\`, two disjoint trees (server on both cores) | 1 client calls/s | 2 clients calls/s | 2/1 |"
     echo "|---|---:|---:|---:|"

@@ -53,18 +53,11 @@ typedef struct KalixLineageIndex
 	int			distance;
 } KalixLineageIndex;
 
-/* Compares two UUIDs the way uuid's btree opclass does. */
-static inline int
-UuidCmp(const pg_uuid_t *a, const pg_uuid_t *b)
-{
-	return memcmp(a->data, b->data, UUID_LEN);
-}
-
 /* qsort/bsearch comparator of lineage index entries. */
 static int
 LineageIndexCmp(const void *a, const void *b)
 {
-	return UuidCmp(&((const KalixLineageIndex *) a)->id,
+	return KalixUuidCompare(&((const KalixLineageIndex *) a)->id,
 				   &((const KalixLineageIndex *) b)->id);
 }
 
@@ -76,7 +69,7 @@ ChainHasRepeat(const pg_uuid_t *chain, int len)
 	{
 		CHECK_FOR_INTERRUPTS();
 		for (int j = i + 1; j < len; j++)
-			if (UuidCmp(&chain[i], &chain[j]) == 0)
+			if (KalixUuidCompare(&chain[i], &chain[j]) == 0)
 				return true;
 	}
 	return false;
@@ -239,7 +232,7 @@ LineageDistance(const KalixLineage *lineage, const pg_uuid_t *account)
 	if (lineage->index == NULL)
 	{
 		for (int i = 0; i < lineage->len; i++)
-			if (UuidCmp(&lineage->ids[i], account) == 0)
+			if (KalixUuidCompare(&lineage->ids[i], account) == 0)
 				return i;
 		return -1;
 	}
@@ -309,7 +302,7 @@ KeptLineage(const pg_uuid_t *account)
 	const KalixLineage *lineage;
 
 	if (last_lineage.generation == kalix_cache_generation &&
-		UuidCmp(&last_lineage.account, account) == 0)
+		KalixUuidCompare(&last_lineage.account, account) == 0)
 		return last_lineage.lineage;
 	lineage = LineageEntry(account)->lineage;
 	/* One computed across an invalidation is not kept: its next use computes it again. */
@@ -386,7 +379,7 @@ WalkDescendants(const pg_uuid_t *account, Descendants *out)
 		children = KalixLookupChildren(&parent, &nchildren);
 		for (int c = 0; c < nchildren; c++)
 		{
-			if (UuidCmp(&children[c], account) == 0)
+			if (KalixUuidCompare(&children[c], account) == 0)
 				return KALIX_WALK_CYCLE;
 			if (KalixLookupAccount(&children[c])->archived)
 				continue;

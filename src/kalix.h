@@ -89,6 +89,16 @@ extern char *KalixUuidToCString(const pg_uuid_t *uuid);
 extern Datum KalixUuidDatum(const pg_uuid_t *uuid);
 
 /*
+ * Compares two UUIDs (pg_uuid_t *) the way uuid's btree operator class does,
+ * bytewise; a qsort and bsearch comparator as well.
+ */
+static inline int
+KalixUuidCompare(const void *a, const void *b)
+{
+	return memcmp(((const pg_uuid_t *) a)->data, ((const pg_uuid_t *) b)->data, UUID_LEN);
+}
+
+/*
  * Targeted invalidation (cache.c receives, invalidate.c sends): a key of one
  * of these kinds hashes to a bucket, and a message for the bucket travels as
  * a relcache invalidation of an OID no relation has (cache.c's top comment).

@@ -404,13 +404,6 @@ InsertRows(Relation rel, const pg_uuid_t *target, const pg_uuid_t *logins, const
 	FreeExecutorState(estate);
 }
 
-/* Orders uuids as the uuid type's btree operator class does (bytewise). */
-static int
-CompareUuids(const void *a, const void *b)
-{
-	return memcmp(a, b, UUID_LEN);
-}
-
 /* The logins that are members of `account`, in login id order; sets *n. */
 static pg_uuid_t *
 MemberLogins(const pg_uuid_t *account, int *n)
@@ -481,7 +474,7 @@ CopyDirectly(Relation rel, const pg_uuid_t *source, const pg_uuid_t *target, Kal
 		bool		isnull;
 		pg_uuid_t  *login = DatumGetUUIDP(KalixResultDatum(row, 1, &isnull));
 
-		if (bsearch(login, members, present, sizeof(pg_uuid_t), CompareUuids) != NULL)
+		if (bsearch(login, members, present, sizeof(pg_uuid_t), KalixUuidCompare) != NULL)
 			continue;
 		logins[*added] = *login;
 		roles[*added] = KalixResultDatum(row, 2, &isnull);

@@ -77,19 +77,12 @@ typedef struct FreshLineage
 	pg_uuid_t	chain[KALIX_LINEAGE_LIMIT];
 } FreshLineage;
 
-/* Compares two UUIDs the way uuid's btree opclass does. */
-static int
-UuidCmp(const void *a, const void *b)
-{
-	return memcmp(((const pg_uuid_t *) a)->data, ((const pg_uuid_t *) b)->data, UUID_LEN);
-}
-
 /* True when id is one of the n ids. */
 static bool
 UuidIn(const pg_uuid_t *id, const pg_uuid_t *ids, int n)
 {
 	for (int i = 0; i < n; i++)
-		if (UuidCmp(id, &ids[i]) == 0)
+		if (KalixUuidCompare(id, &ids[i]) == 0)
 			return true;
 	return false;
 }
@@ -132,7 +125,7 @@ FreshLookup(const pg_uuid_t *id)
 	Datum		values[1] = {UUIDPGetDatum(id)};
 
 	for (int i = 0; i < nread_ahead; i++)
-		if (UuidCmp(id, &read_ahead[i].id) == 0)
+		if (KalixUuidCompare(id, &read_ahead[i].id) == 0)
 			return &read_ahead[i];
 	if (KalixExecute(&read, values, NULL) == 0)
 	{
@@ -225,7 +218,7 @@ LockTrees(int n, const pg_uuid_t *accounts, FreshLineage *lineages)
 		}
 		if (nwanted == 0 && round > 0)
 			break;
-		qsort(wanted, nwanted, sizeof(pg_uuid_t), UuidCmp);
+		qsort(wanted, nwanted, sizeof(pg_uuid_t), KalixUuidCompare);
 		locked = locked ? repalloc(locked, (nlocked + nwanted) * sizeof(pg_uuid_t))
 			: palloc((nlocked + nwanted) * sizeof(pg_uuid_t));
 		for (int i = 0; i < nwanted; i++)
@@ -347,7 +340,7 @@ kalix_link_child(PG_FUNCTION_ARGS)
 		KalixRaiseNullArgument("child and parent");
 	*child = *PG_GETARG_UUID_P(0);
 	*parent = *PG_GETARG_UUID_P(1);
-	if (UuidCmp(child, parent) == 0)
+	if (KalixUuidCompare(child, parent) == 0)
 		KalixRaiseOwnParent(child);
 	if (KalixCachedRole(child) < KALIX_ROLE_ADMIN || KalixCachedRole(parent) < KALIX_ROLE_ADMIN)
 		KalixRaiseCannotLink(child, parent);
@@ -367,7 +360,7 @@ kalix_link_child(PG_FUNCTION_ARGS)
 	if (UuidIn(child, lineages[1].chain, lineages[1].len))
 		KalixRaiseWouldCycle(child, parent);
 	payer = &lineages[1].chain[lineages[1].len - 1];
-	if (UuidCmp(payer, parent) != 0 && KalixLockedRole(payer) < KALIX_ROLE_ADMIN)
+	if (KalixUuidCompare(payer, parent) != 0 && KalixLockedRole(payer) < KALIX_ROLE_ADMIN)
 		KalixRaiseCannotLinkUnderPayer(child, parent, payer);
 	height = SubtreeHeight(child, kalix_max_depth);
 	if (lineages[1].len + height > kalix_max_depth)
@@ -382,7 +375,7 @@ kalix_link_child(PG_FUNCTION_ARGS)
 	audited[0] = *child;
 	audited[1] = *parent;
 	audited[2] = *payer;
-	KalixAuditAccounts("link_child", audited, UuidCmp(payer, parent) != 0 ? 3 : 2, detail);
+	KalixAuditAccounts("link_child", audited, KalixUuidCompare(payer, parent) != 0 ? 3 : 2, detail);
 	KalixWriteEnd();
 	PG_RETURN_VOID();
 }

@@ -97,13 +97,6 @@ CollectLogin(const pg_uuid_t *account, const pg_uuid_t *login, KalixRole role, v
 	UuidListAdd((UuidList *) arg, login, role);
 }
 
-/* Orders uuids bytewise, for sorting and de-duplicating. */
-static int
-CompareUuids(const void *a, const void *b)
-{
-	return memcmp(a, b, UUID_LEN);
-}
-
 /*
  * Makes the memo describe the current login of the running statement: its
  * memberships, read again when the login or the cache changed.
@@ -155,9 +148,9 @@ RefreshTeam(void)
 		UuidListAdd(&team, &memo.login, KALIX_ROLE_NONE);
 		for (int i = 0; i < memo.naccounts; i++)
 			KalixScanMemberships(&memo.accounts[i], false, CollectLogin, &team);
-		qsort(team.items, team.count, sizeof(pg_uuid_t), CompareUuids);
+		qsort(team.items, team.count, sizeof(pg_uuid_t), KalixUuidCompare);
 		for (int i = 0; i < team.count; i++)
-			if (kept == 0 || CompareUuids(&team.items[kept - 1], &team.items[i]) != 0)
+			if (kept == 0 || KalixUuidCompare(&team.items[kept - 1], &team.items[i]) != 0)
 				team.items[kept++] = team.items[i];
 	}
 	memo.nteam = kept;

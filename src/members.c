@@ -83,24 +83,6 @@ RequireLoginExists(const pg_uuid_t *login)
 		KalixRaiseNoSuchLogin(login);
 }
 
-/*
- * Locks the login's row FOR KEY SHARE, as the reference check of a
- * membership naming it would (so it cannot be deleted or re-keyed before
- * this transaction ends); raises when there is no such login.
- */
-static void
-LockLogin(const pg_uuid_t *login)
-{
-	static KalixStatement lock = {
-		"SELECT 1 FROM kalix.logins l WHERE l.id OPERATOR(pg_catalog.=) $1 FOR KEY SHARE",
-		1, {UUIDOID}, NULL
-	};
-	Datum		value = UUIDPGetDatum(login);
-
-	if (KalixExecute(&lock, &value, NULL) == 0)
-		KalixRaiseNoSuchLogin(login);
-}
-
 /* Locks a login's membership row and returns its role; raises when there is none. */
 static KalixRole
 LockMembership(const pg_uuid_t *account, const pg_uuid_t *login)
@@ -144,9 +126,16 @@ PG_FUNCTION_INFO_V1(kalix_add_member);
 Datum
 kalix_add_member(PG_FUNCTION_ARGS)
 {
+	/*
+	 * The login's row is locked FOR KEY SHARE in the statement that inserts
+	 * the membership, as the reference check would lock it (so it cannot be
+	 * deleted or re-keyed before this transaction ends); no row is inserted
+	 * when there is no such login.
+	 */
 	static KalixStatement insert = {
 		"INSERT INTO kalix.memberships (account_id, login_id, role) "
-		"VALUES ($1, $2, $3::kalix.account_role) "
+		"SELECT $1, l.id, $3::kalix.account_role FROM kalix.logins l "
+		"WHERE l.id OPERATOR(pg_catalog.=) $2 FOR KEY SHARE OF l "
 		"ON CONFLICT (account_id, login_id) DO NOTHING",
 		3, {UUIDOID, UUIDOID, TEXTOID}, NULL
 	};
@@ -169,13 +158,13 @@ kalix_add_member(PG_FUNCTION_ARGS)
 	own = KalixRequireRole(&account, KALIX_ROLE_ADMIN, "manage its members", KALIX_ACCESS_LOCKED);
 	if (role > own)
 		KalixRaiseCannotGrant(&account, role, own);
-	LockLogin(&login);
 	values[0] = UUIDPGetDatum(&account);
 	values[1] = UUIDPGetDatum(&login);
 	values[2] = CStringGetTextDatum(KalixRoleName(role));
 	/*
 	 * Neither reference needs its check: the account row is locked FOR NO
-	 * KEY UPDATE, the login's FOR KEY SHARE, as the check would have.
+	 * KEY UPDATE, the login's FOR KEY SHARE by the insert, as the check
+	 * would have.
 	 */
 	trusted[0].table = "kalix.accounts";
 	trusted[0].key = account;
@@ -188,7 +177,8 @@ kalix_add_member(PG_FUNCTION_ARGS)
 	{
 		bool		isnull;
 
-		(void) KalixExecute(&existing, values, NULL);
+		if (KalixExecute(&existing, values, NULL) == 0)
+			KalixRaiseNoSuchLogin(&login);
 		KalixRaiseAlreadyMember(&login, &account,
 								KalixRoleFromEnum(DatumGetObjectId(KalixResultDatum(0, 1, &isnull))));
 	}

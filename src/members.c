@@ -177,6 +177,11 @@ kalix_add_member(PG_FUNCTION_ARGS)
 	{
 		bool		isnull;
 
+		/*
+		 * No row and no membership: the insert found no login.  (A
+		 * conflicting membership that a superuser's DELETE, which takes no
+		 * account lock, removed between the two statements reads the same.)
+		 */
 		if (KalixExecute(&existing, values, NULL) == 0)
 			KalixRaiseNoSuchLogin(&login);
 		KalixRaiseAlreadyMember(&login, &account,
